@@ -12,11 +12,14 @@ export type ErrorCode =
   | 'ABORTED'
   | 'INCOMPATIBLE_CHECKPOINT';
 
-/** Base class of every error the library throws on purpose. */
-export class LatentLangevinError extends Error {
-  readonly code: ErrorCode;
+/**
+ * Base class of every error the library throws on purpose; adapters extend it with codes of
+ * their own.
+ */
+export class LatentLangevinError<Code extends string = ErrorCode> extends Error {
+  readonly code: Code;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'LatentLangevinError';
     this.code = code;
