@@ -1,0 +1,1 @@
+export * from './finite-difference-flow.js';
