@@ -75,7 +75,7 @@ export function metricWindows(warmup: number): { start: number; ends: number[] }
     ends.push(end);
     const next = 2 * window;
     // Stretch the next window to the final buffer when the one after it would not fit.
-    if (end + next + 2 * next >= last) break;
+    if (end + next + 2 * next > last) break;
     end += next;
     window = next;
   }

@@ -4,6 +4,7 @@
  * SplitMix64, so chain `k` draws the same numbers whether it runs alone or beside others.
  * The state is plain data: it can be saved and restored exactly.
  */
+import { InvalidArgumentError, describeValue } from './errors.js';
 
 /** Serialisable state of one stream. */
 export interface RandomStreamState {
@@ -93,6 +94,17 @@ function splitMix64(state: bigint): [bigint, bigint] {
  * pair through SplitMix64; the seed is an integer in [0, 2^53).
  */
 export function streamState(seed: number, index: number): RandomStreamState {
+  for (const [name, value] of [
+    ['seed', seed],
+    ['index', index],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0 || value >= 2 ** 53) {
+      throw new InvalidArgumentError('streamState()', [
+        `${name} must be an integer in [0, 2^53); received ${describeValue(value)}. ` +
+          'Pass e.g. 42.',
+      ]);
+    }
+  }
   let state = (BigInt(seed) * 0x100000001b3n + BigInt(index) * 0xd1b54a32d192ed03n) & MASK_64;
   let a: bigint;
   [state, a] = splitMix64(state);

@@ -897,14 +897,14 @@ export async function restore(
   return Sampler.create(flow, parsed, checkpoint);
 }
 
-/** Cheap structural check of a flow at the boundary; `checkFlow()` probes it for real. */
-export function checkFlowShape(where: string, flow: DifferentiableFlow): void {
-  const problems: string[] = [];
+/** Structural problems of a flow (missing methods, inconsistent shape), one line each. */
+export function flowShapeProblems(flow: DifferentiableFlow): string[] {
   if (typeof flow !== 'object' || flow === null) {
-    throw new InvalidFlowError(where, [
+    return [
       `flow must be an object implementing DifferentiableFlow; received ${describeValue(flow)}.`,
-    ]);
+    ];
   }
+  const problems: string[] = [];
   if (!Number.isInteger(flow.latentDim) || flow.latentDim < 1) {
     problems.push(`latentDim is ${describeValue(flow.latentDim)}; expected an integer >= 1.`);
   }
@@ -921,5 +921,11 @@ export function checkFlowShape(where: string, flow: DifferentiableFlow): void {
       problems.push(`${method} is ${describeValue(flow[method])}; expected a method.`);
     }
   }
+  return problems;
+}
+
+/** Cheap structural check of a flow at the boundary; `checkFlow()` probes it for real. */
+export function checkFlowShape(where: string, flow: DifferentiableFlow): void {
+  const problems = flowShapeProblems(flow);
   if (problems.length > 0) throw new InvalidFlowError(where, problems);
 }
