@@ -190,6 +190,7 @@ export function pullback(logDensity: DataLogDensity, options: PullbackOptions = 
     ]);
   }
   const one = new ConstantCotangent(1);
+  let cotangentX: Float32Array | null = null; // reused between calls of the same batch size
   return {
     name: 'pullback',
     async evaluate(flow, z, n, out) {
@@ -201,7 +202,11 @@ export function pullback(logDensity: DataLogDensity, options: PullbackOptions = 
       if (out.grad === null) {
         return { x: forward.x, logDet: forward.logDet, gradientRows: 0, forwardRows: n };
       }
-      const cotangentX = Float32Array.from(density.gradient as ArrayLike<number>);
+      const gradient = density.gradient as ArrayLike<number>;
+      if (cotangentX === null || cotangentX.length !== gradient.length) {
+        cotangentX = new Float32Array(gradient.length);
+      }
+      cotangentX.set(gradient);
       const vjp = await flow.vjp(z, n, { x: cotangentX, logDet: one.get(n) });
       for (let k = 0; k < n * d; k++) out.grad[k] = vjp.z[k];
       return { x: forward.x, logDet: forward.logDet, gradientRows: n, forwardRows: n };

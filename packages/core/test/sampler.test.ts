@@ -1,0 +1,293 @@
+import {
+  type DifferentiableFlow,
+  InvalidArgumentError,
+  InvalidFlowError,
+  LatentLangevinError,
+  SamplingAbortedError,
+  affineFlow,
+  couplingFlow2d,
+  init,
+  pullback,
+  restore,
+  sample,
+  tempered,
+} from '@latent-langevin/core';
+import { describe, expect, it } from 'vitest';
+
+const flow = couplingFlow2d();
+
+/** A standard normal in data space, pulled back: a smooth target with a known answer. */
+const gaussian = pullback((x, n) => {
+  const logDensity = new Float64Array(n);
+  const gradient = new Float64Array(x.length);
+  for (let i = 0; i < n; i++) {
+    logDensity[i] = -0.5 * (x[2 * i] ** 2 + x[2 * i + 1] ** 2);
+    gradient[2 * i] = -x[2 * i];
+    gradient[2 * i + 1] = -x[2 * i + 1];
+  }
+  return { logDensity, gradient };
+});
+
+const base = { target: gaussian, chains: 4, warmup: 60, draws: 40, seed: 3 } as const;
+
+describe('sample()', () => {
+  it.each([
+    ['identity', 0],
+    ['diagonal', 0],
+    ['jacobian', 0.2],
+  ] as const)(
+    'gives the same draws for the same seed with the %s preconditioner',
+    async (preconditioner, globalMoveProbability) => {
+      const options = { ...base, preconditioner, globalMoveProbability, keepX: true };
+      const a = await sample(flow, options);
+      const b = await sample(flow, options);
+      expect(b.z).toEqual(a.z);
+      expect(b.x).toEqual(a.x);
+      expect(b.logPi).toEqual(a.logPi);
+      const c = await sample(flow, { ...options, seed: 4 });
+      expect(c.z).not.toEqual(a.z);
+    },
+  );
+
+  it('returns draws with the documented shapes and counts', async () => {
+    const run = await sample(flow, { ...base, keepX: true });
+    expect(run.z.length).toBe(4 * 40 * 2);
+    expect(run.x?.length).toBe(4 * 40 * 2);
+    expect(run.logPi.length).toBe(4 * 40);
+    expect(run.accepted.length).toBe(4 * 40);
+    const proposals = run.counters.sampling.localProposals.reduce((s, v) => s + v, 0);
+    expect(proposals).toBe(4 * 40);
+    // x is f(z) row by row.
+    const again = await flow.forward(run.z, 4 * 40);
+    expect(Array.from(run.x as Float32Array)).toEqual(Array.from(again.x));
+    // a rejected iteration repeats the previous draw.
+    for (let t = 1; t < 40; t++) {
+      if (run.accepted[t] === 0) expect(run.z[2 * t]).toBe(run.z[2 * (t - 1)]);
+    }
+    await expect(sample(flow, { ...base, keepX: false })).resolves.toMatchObject({ x: null });
+  });
+
+  it.each([
+    ['in warm-up', 25],
+    ['in the sampling phase', 85],
+  ])('resumes bit for bit after an abort %s', async (_, stopAt) => {
+    const options = { ...base, preconditioner: 'diagonal' as const, globalMoveProbability: 0.1 };
+    const full = await sample(flow, options);
+
+    const controller = new AbortController();
+    let calls = 0;
+    const error = await sample(flow, {
+      ...options,
+      signal: controller.signal,
+      onProgress: () => {
+        calls += 1;
+        if (calls === stopAt) controller.abort();
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SamplingAbortedError);
+    const aborted = error as SamplingAbortedError;
+    expect(aborted.code).toBe('ABORTED');
+    const saved = JSON.parse(JSON.stringify(aborted.checkpoint));
+
+    const rest = await sample(flow, { ...options, resume: saved });
+    const kept = aborted.partial.draws;
+    expect(kept + rest.draws).toBe(40);
+    expect(rest.drawOffset).toBe(kept);
+    for (let i = 0; i < 4; i++) {
+      const whole = full.z.subarray(i * 80, (i + 1) * 80);
+      const first = aborted.partial.z.subarray(i * kept * 2, (i + 1) * kept * 2);
+      const second = rest.z.subarray(i * rest.draws * 2, (i + 1) * rest.draws * 2);
+      expect(Array.from(first).concat(Array.from(second))).toEqual(Array.from(whole));
+    }
+    expect(rest.stepSize).toBe(full.stepSize);
+  });
+
+  it('extends a finished run to more draws exactly as a longer run', async () => {
+    const short = await sample(flow, { ...base, draws: 20 });
+    const more = await sample(flow, { ...base, draws: 40, resume: short.checkpoint });
+    const long = await sample(flow, { ...base, draws: 40 });
+    expect(Array.from(more.z.subarray(0, 40))).toEqual(Array.from(long.z.subarray(40, 80)));
+  });
+
+  it('refuses a checkpoint of a run with other options', async () => {
+    const run = await sample(flow, base);
+    const error = await sample(flow, { ...base, chains: 5, resume: run.checkpoint }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(LatentLangevinError);
+    expect((error as LatentLangevinError).code).toBe('INCOMPATIBLE_CHECKPOINT');
+    expect((error as Error).message).toMatch(/chains was 4 in the saved run and is now 5/);
+  });
+
+  it('draws chain k the same way alone or beside others when tuning is frozen', async () => {
+    const fixed = { ...base, warmup: 0, stepSize: 0.4, chains: 4 };
+    const together = await sample(flow, fixed);
+    const alone = await sample(flow, { ...fixed, chains: 2, chainOffset: 2 });
+    expect(Array.from(alone.z)).toEqual(Array.from(together.z.subarray(2 * 40 * 2)));
+  });
+
+  it('reports progress once per iteration with phase totals', async () => {
+    const seen: { phase: string; iteration: number; total: number }[] = [];
+    await sample(flow, { ...base, onProgress: (p) => seen.push(p) });
+    expect(seen).toHaveLength(100);
+    expect(seen[0]).toMatchObject({ phase: 'warmup', iteration: 1, total: 60 });
+    expect(seen[99]).toMatchObject({ phase: 'sampling', iteration: 40, total: 40 });
+  });
+
+  it('adapts the step size towards the target acceptance', async () => {
+    const run = await sample(flow, { ...base, chains: 16, warmup: 400, draws: 400 });
+    const accepted = run.counters.sampling.localAccepted.reduce((s, v) => s + v, 0);
+    // 6400 proposals: the acceptance rate's standard error is about 0.006.
+    expect(accepted / 6400).toBeGreaterThan(0.5);
+    expect(accepted / 6400).toBeLessThan(0.65);
+  });
+});
+
+describe('sample() on a flow that is not finite everywhere', () => {
+  // The affine flow's log-determinant is made NaN on the half-plane z1 > 1.5.
+  const inner = affineFlow({ scale: [1, 1] });
+  const holed: DifferentiableFlow = {
+    ...inner,
+    async forward(z, n) {
+      const out = await inner.forward(z, n);
+      for (let i = 0; i < n; i++) if (z[2 * i] > 1.5) out.logDet[i] = Number.NaN;
+      return out;
+    },
+    async vjp(z, n, cotangent) {
+      const out = await inner.vjp(z, n, cotangent);
+      for (let i = 0; i < n; i++) if (z[2 * i] > 1.5) out.logDet[i] = Number.NaN;
+      return out;
+    },
+  };
+
+  it('rejects proposals there, counts divergences, and goes on', async () => {
+    const run = await sample(holed, {
+      target: tempered({ beta: 1 }),
+      chains: 8,
+      warmup: 100,
+      draws: 300,
+      seed: 1,
+      initialZ: new Float32Array(16),
+    });
+    const divergences = run.counters.sampling.divergences.reduce((s, v) => s + v, 0);
+    expect(divergences).toBeGreaterThan(0);
+    for (let k = 0; k < run.z.length; k += 2) expect(run.z[k]).toBeLessThanOrEqual(1.5);
+    for (const value of run.logPi) expect(Number.isFinite(value)).toBe(true);
+  });
+
+  it('throws a clear error before any step when the initial state is not finite', async () => {
+    const start = new Float32Array([0, 0, 2, 0, 0, 0]);
+    const error = await sample(holed, {
+      target: tempered({ beta: 1 }),
+      chains: 3,
+      seed: 1,
+      initialZ: start,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LatentLangevinError);
+    expect((error as LatentLangevinError).code).toBe('NON_FINITE_INITIAL_STATE');
+    expect((error as Error).message).toMatch(/chain\(s\) \[1\]/);
+  });
+});
+
+describe('sample() with bad input', () => {
+  const good = { target: gaussian, chains: 2, seed: 1, warmup: 5, draws: 5 };
+  it.each([
+    ['chains', { chains: 0 }, /options\.chains.*received 0/],
+    ['chains', { chains: 2.5 }, /options\.chains.*received 2\.5/],
+    ['chains', { chains: Number.NaN }, /options\.chains.*received NaN/],
+    ['chains', { chains: '4' }, /options\.chains.*received "4"/],
+    ['seed', { seed: -1 }, /options\.seed.*received -1/],
+    ['seed', { seed: undefined }, /options\.seed/],
+    ['warmup', { warmup: -5 }, /options\.warmup.*received -5/],
+    ['draws', { draws: 0 }, /options\.draws.*received 0/],
+    ['stepSize', { stepSize: 0 }, /options\.stepSize.*received 0/],
+    ['stepSize', { stepSize: Number.POSITIVE_INFINITY }, /options\.stepSize.*Infinity/],
+    ['targetAcceptance', { targetAcceptance: 1 }, /options\.targetAcceptance.*received 1/],
+    ['globalMoveProbability', { globalMoveProbability: 1 }, /globalMoveProbability/],
+    ['preconditioner', { preconditioner: 'full' }, /options\.preconditioner.*"full"/],
+    ['kernel', { kernel: 'hmc' }, /options\.kernel.*"hmc"/],
+    ['target', { target: {} }, /options\.target/],
+    ['initialZ', { initialZ: new Float32Array(3) }, /initialZ has length 3; expected/],
+  ])('rejects a bad %s: %j', async (_, patch, message) => {
+    const error = await sample(flow, { ...good, ...(patch as object) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('refuses the jacobian preconditioner above its dimension limit unless told', async () => {
+    const wide = affineFlow({ scale: new Array(80).fill(1) });
+    const options = { target: tempered({ beta: 1 }), chains: 2, seed: 1, warmup: 2, draws: 2 };
+    await expect(sample(wide, { ...options, preconditioner: 'jacobian' })).rejects.toThrow(
+      /d = 80 is above the limit of 64/,
+    );
+    const run = await sample(wide, {
+      ...options,
+      preconditioner: { type: 'jacobian', maxDim: 80 },
+    });
+    expect(run.z.length).toBe(2 * 2 * 80);
+  });
+
+  it('rejects a flow that misses methods or has an inconsistent shape', async () => {
+    const broken = { latentDim: 2, dataShape: [3], gradient: 'exact' } as unknown;
+    const error = await sample(broken as DifferentiableFlow, good).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidFlowError);
+    const problems = (error as InvalidFlowError).problems.join('\n');
+    expect(problems).toMatch(/dataShape \[3\] has 3 values; expected latentDim = 2/);
+    expect(problems).toMatch(/forward is undefined; expected a method/);
+    expect(problems).toMatch(/vjp is undefined/);
+  });
+
+  it('rejects a flow that returns the wrong shape during a run', async () => {
+    const short: DifferentiableFlow = {
+      ...flow,
+      forward: async (z, n) => ({ x: new Float32Array(n), logDet: new Float32Array(n) }),
+      vjp: async (z, n) => ({
+        x: new Float32Array(n),
+        logDet: new Float32Array(n),
+        z: new Float32Array(2 * n),
+      }),
+    };
+    await expect(sample(short, good)).rejects.toThrow(InvalidFlowError);
+  });
+
+  it('wraps an error thrown by the flow with the iteration and the cause', async () => {
+    const failing: DifferentiableFlow = {
+      ...flow,
+      forward: async () => {
+        throw new Error('model exploded');
+      },
+      vjp: async () => {
+        throw new Error('model exploded');
+      },
+    };
+    const error = await sample(failing, good).catch((e: unknown) => e);
+    expect((error as LatentLangevinError).code).toBe('FLOW_CALL_FAILED');
+    expect((error as Error).message).toMatch(/model exploded/);
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+});
+
+describe('init() and step()', () => {
+  it('advance the same chains as sample() does', async () => {
+    const sampler = await init(flow, { ...base });
+    for (let t = 0; t < 100; t++) await sampler.step();
+    const run = await sample(flow, base);
+    expect(Array.from(sampler.z)).toEqual(
+      Array.from({ length: 4 }, (_, i) =>
+        Array.from(run.z.subarray((i * 40 + 39) * 2, (i * 40 + 40) * 2)),
+      ).flat(),
+    );
+  });
+
+  it('restore a sampler from its checkpoint to the same continuation', async () => {
+    const a = await init(flow, base);
+    for (let t = 0; t < 30; t++) await a.step();
+    const b = await restore(flow, JSON.parse(JSON.stringify(a.checkpoint())), base);
+    for (let t = 0; t < 50; t++) {
+      await a.step();
+      await b.step();
+    }
+    expect(Array.from(b.z)).toEqual(Array.from(a.z));
+    expect(b.stepSize).toBe(a.stepSize);
+  });
+});
