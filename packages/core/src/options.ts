@@ -73,7 +73,7 @@ export interface SampleOptions extends SamplerOptions {
   readonly keepX?: boolean;
   /** Called after every iteration. */
   readonly onProgress?: (progress: SampleProgress) => void;
-  /** Cancels the run; `sample()` then rejects with a `SamplingAbortedError` holding a checkpoint. */
+  /** Cancels the run; `sample()` then rejects with a `SamplingAbortedError` and a checkpoint. */
   readonly signal?: AbortSignal;
 }
 
@@ -165,7 +165,8 @@ function parse<T>(schema: z.ZodType<T>, where: string, options: unknown): T {
       ),
     );
     const hint = HINTS[key] ?? '';
-    return `options.${path}: ${issue.message.replace(/^Invalid input: /, '')}; received ${received}. ${hint}`.trim();
+    const message = issue.message.replace(/^Invalid input: /, '');
+    return `options.${path}: ${message}; received ${received}. ${hint}`.trim();
   });
   throw new InvalidArgumentError(where, issues);
 }

@@ -522,7 +522,8 @@ export class Sampler {
         throw new LatentLangevinError(
           'NON_FINITE_INITIAL_STATE',
           `init(): log pi or its gradient is not finite at the initial point of chain(s) ` +
-            `[${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ', ...' : ''}] of options.initialZ. ` +
+            `[${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ', ...' : ''}] ` +
+            'of options.initialZ. ' +
             'Start those chains inside the support of the target, or leave initialZ out to ' +
             'draw starting points from the base density.',
         );
