@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '@latent-langevin/core';
-import { OnnxFlowError, decodeModel, loadOnnxFlow } from '@latent-langevin/onnx';
+import type { OnnxFlowError} from '@latent-langevin/onnx';
+import { decodeModel, loadOnnxFlow } from '@latent-langevin/onnx';
 import { loadOnnxFlow as loadWebOnnxFlow } from '@latent-langevin/onnx/web';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
