@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '@latent-langevin/core';
-import type { OnnxFlowError} from '@latent-langevin/onnx';
+import type { OnnxFlowError } from '@latent-langevin/onnx';
 import { decodeModel, loadOnnxFlow } from '@latent-langevin/onnx';
 import { loadOnnxFlow as loadWebOnnxFlow } from '@latent-langevin/onnx/web';
 import onnxProto from 'onnx-proto';
