@@ -38,7 +38,7 @@ import {
   parseSamplerOptions,
 } from './options.js';
 import { RandomStream, type RandomStreamState, streamState } from './random.js';
-import { type LatentTarget, logStandardNormal } from './targets.js';
+import { type LatentTarget, type TargetBuffers, logStandardNormal } from './targets.js';
 
 /** The preconditioner after defaults are filled in. */
 export interface PreconditionerConfig {
@@ -143,6 +143,9 @@ interface PointBuffers {
   readonly logDet: Float32Array; // [n]
   readonly cholesky: Float64Array | null; // [n, d, d], L of A = M^-1 (jacobian only)
   readonly logDetA: Float64Array | null; // [n]
+  /** The buffers handed to the target, with and without the gradient (made once). */
+  readonly withGradient: TargetBuffers;
+  readonly withoutGradient: TargetBuffers;
 }
 
 const MAX_INITIAL_ATTEMPTS = 100;
@@ -161,10 +164,14 @@ function newCounters(chains: number): PhaseCounters {
 }
 
 function newPoints(n: number, d: number, size: number, jacobian: boolean): PointBuffers {
+  const logPi = new Float64Array(n);
+  const grad = new Float64Array(n * d);
   return {
     z: new Float32Array(n * d),
-    logPi: new Float64Array(n),
-    grad: new Float64Array(n * d),
+    logPi,
+    grad,
+    withGradient: { logPi, grad },
+    withoutGradient: { logPi, grad: null },
     x: new Float32Array(n * size),
     logDet: new Float32Array(n),
     cholesky: jacobian ? new Float64Array(n * d * d) : null,
@@ -701,7 +708,7 @@ export class Sampler {
     withGradient: boolean,
   ): Promise<void> {
     const n = this.chains;
-    const out = { logPi: points.logPi, grad: withGradient ? points.grad : null };
+    const out = withGradient ? points.withGradient : points.withoutGradient;
     let outputs;
     try {
       outputs = await this.target.evaluate(this.flow, points.z, n, out);
