@@ -1,0 +1,17 @@
+export type { SampleArray } from './sample-set.js';
+export * from './mmd.js';
+export { type SlicedWassersteinOptions, slicedWasserstein2 } from './sliced-wasserstein.js';
+export * from './energy-distance.js';
+export * from './mode-weights.js';
+export * from './out-of-distribution.js';
+export * from './precision-recall.js';
+export type { ModalTarget, SyntheticTarget, TargetDensity } from './targets/synthetic-target.js';
+export * from './targets/two-moons.js';
+export * from './targets/gaussian-mixture.js';
+export * from './targets/gaussian-ring.js';
+export * from './targets/two-mode-mixture.js';
+export { FONT_FAMILY, type Picture, type RenderOptions, renderSpec } from './plots/render.js';
+export * from './plots/scatter-panels.js';
+export * from './plots/image-grid.js';
+export * from './plots/side-by-side.js';
+export * from './experiments/index.js';

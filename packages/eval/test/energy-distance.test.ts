@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+
+import { InvalidArgumentError } from '@latent-langevin/core';
+import { energyDistance } from '@latent-langevin/eval';
+
+const f64 = (values: number[]) => Float64Array.from(values);
+
+describe('energyDistance', () => {
+  it('is 2 |a - b| for two point masses', () => {
+    // Both within-set terms vanish; every cross distance is |(3, 4)| = 5.
+    const x = f64([1, 1, 1, 1, 1, 1]);
+    const y = f64([4, 5, 4, 5]);
+    expect(energyDistance(x, y, { dimension: 2 })).toBeCloseTo(10, 12);
+  });
+
+  it('matches the hand computation for two 1-D pairs', () => {
+    // x = {0, 1}, y = {3, 4}: cross mean (3 + 4 + 2 + 3) / 4 = 3, within means 1 and 1.
+    expect(energyDistance(f64([0, 1]), f64([3, 4]), { dimension: 1 })).toBeCloseTo(4, 14);
+  });
+
+  it('matches the hand computation for 2-D sets of unequal size', () => {
+    // x = {(0,0), (0,2)}, y = {(0,0), (2,0), (2,2)}.
+    // Cross: 0, 2, sqrt 8, 2, sqrt 8, 2 -> mean (6 + 2 sqrt 8) / 6.
+    // Within x: 2. Within y: pairs 2, sqrt 8, 2 -> mean (4 + sqrt 8) / 3.
+    const s8 = Math.sqrt(8);
+    const expected = (2 * (6 + 2 * s8)) / 6 - 2 - (4 + s8) / 3;
+    const value = energyDistance(f64([0, 0, 0, 2]), f64([0, 0, 2, 0, 2, 2]), { dimension: 2 });
+    expect(value).toBeCloseTo(expected, 14);
+  });
+
+  it('computes the same value in float32 and float64 when the values are exact in both', () => {
+    const x = [0.5, 1, -2, 0.25];
+    const y = [4, 5, 4, 6];
+    expect(energyDistance(Float32Array.from(x), Float32Array.from(y), { dimension: 2 })).toBe(
+      energyDistance(f64(x), f64(y), { dimension: 2 }),
+    );
+  });
+
+  it.each([
+    ['x has one point', f64([1, 2]), f64([1, 2, 3, 4]), /x holds 1 points of dimension 2/],
+    ['y has a NaN', f64([1, 2, 3, 4]), f64([1, NaN, 3, 4]), /y\[0, 1\] is NaN/],
+    ['the lengths do not fit the dimension', f64([1, 2, 3]), f64([1, 2]), /x has 3 values/],
+  ])('throws an InvalidArgumentError naming the argument when %s', (_, x, y, message) => {
+    const call = () => energyDistance(x, y, { dimension: 2 });
+    expect(call).toThrow(InvalidArgumentError);
+    expect(call).toThrow(message);
+  });
+
+  it('throws when the dimension is missing', () => {
+    expect(() =>
+      energyDistance(f64([1, 2]), f64([1, 2]), {} as unknown as { dimension: number }),
+    ).toThrow(
+      /energyDistance\(\): options.dimension must be an integer >= 1, .*; received undefined/,
+    );
+  });
+});
