@@ -3,7 +3,7 @@
  *
  * Exactness. MALA stays exact with any drift that is a deterministic function of the current
  * state: the Metropolis-Hastings ratio only needs the proposal density in both directions, and
- * both are evaluated with the same drift function (DESIGN.md, section 4). Central differences
+ * both are evaluated with the same drift function. Central differences
  * are such a function, as long as the wrapped model is deterministic and treats the rows of a
  * batch independently; the chain is then exact, the approximate gradient only costs speed. So
  * this adapter draws no random numbers, and a row's gradient depends on its own perturbed rows

@@ -1,6 +1,6 @@
 /**
  * The latent sampler: Metropolis-adjusted Langevin (or random-walk Metropolis) on a latent target,
- * all chains advanced by one batched model call per iteration (DESIGN.md section 4).
+ * all chains advanced by one batched model call per iteration.
  *
  * One MALA iteration, for step size `h` and preconditioner `M(z) = A(z)^-1`:
  *

@@ -3,7 +3,7 @@
  *
  *     log pi(z) = a log q_Z(z) + b logDet(z) + c log p_X(f(z)),
  *
- * so that its gradient costs one vector-Jacobian product of the flow (DESIGN.md section 3).
+ * so that its gradient costs one vector-Jacobian product of the flow.
  */
 import { InvalidArgumentError, describeValue } from './errors.js';
 import type { DifferentiableFlow, FlowOutputs } from './flow.js';

@@ -102,7 +102,7 @@ interface TargetCase {
   ) => number[];
 }
 
-/** The reference `a log q_Z(z) + b logDet(z) + c log p_X(f(z))` of DESIGN.md section 3. */
+/** The reference `a log q_Z(z) + b logDet(z) + c log p_X(f(z))` every target is a case of. */
 function referenceOf(a: number, b: number, c: number): TargetCase['reference'] {
   return (z, x, logDet, n) => {
     const d = z.length / n;

@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+/**
+ * The `latent-langevin` executable: runs the command line on the process's streams, cancels a
+ * running command on the first Ctrl-C, and exits with the status `run()` returns.
+ */
+import { run } from './run.js';
+
+const controller = new AbortController();
+process.once('SIGINT', () => controller.abort(new Error('interrupted (SIGINT)')));
+
+process.exitCode = await run(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  signal: controller.signal,
+});

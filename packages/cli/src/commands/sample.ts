@@ -1,0 +1,241 @@
+/**
+ * `latent-langevin sample <model>`: latent MALA on an ONNX flow, with progress on standard
+ * error, the run written as JSON, `.npz` or `.npy`, an optional plot against naive draws, and
+ * the summary on standard output.
+ */
+import { basename } from 'node:path';
+import {
+  type PreconditionerOption,
+  type SampleResult,
+  naive,
+  sample,
+  summarize,
+} from '@latent-langevin/core';
+import { type NodeExecutionProvider, OnnxFlowError, loadOnnxFlow } from '@latent-langevin/onnx';
+import { CliError, usageError } from '../cli-error.js';
+import type { CliIo } from '../io.js';
+import { type ModelNameOptions, flowNames, withNameHint } from '../model-names.js';
+import { oneLine } from '../one-line.js';
+import { plotKind, plotRun } from '../plot.js';
+import { createProgress } from '../progress.js';
+import {
+  type PlannedOutput,
+  planOutput,
+  runArrays,
+  runJson,
+  runNumpy,
+  writeOutput,
+} from '../run-files.js';
+import { createTarget, parseTargetSpec } from '../target-spec.js';
+import { checkModel, providerFailure } from './inspect.js';
+
+/** Options of `sample` as commander hands them over: strings, checked here. */
+export interface SampleCommandOptions extends ModelNameOptions {
+  readonly target: string;
+  readonly chains: string;
+  readonly warmup: string;
+  readonly draws: string;
+  readonly seed: string;
+  readonly preconditioner: string;
+  readonly global: string;
+  readonly kernel: string;
+  readonly stepSize?: string;
+  readonly executionProvider: string;
+  readonly gradient: string;
+  readonly naive?: string;
+  readonly out: readonly string[];
+  readonly plot?: string;
+  readonly progress: boolean;
+}
+
+/** Parses a whole number option, with a usage error that shows an example. */
+export function parseInteger(flag: string, value: string, min: number, example: number): number {
+  const parsed = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min) {
+    throw usageError(
+      `${flag} must be a whole number >= ${min}; received '${value}'. ` +
+        `Pass e.g. ${flag} ${example}.`,
+    );
+  }
+  return parsed;
+}
+
+/** Parses a number option in `[min, max)` (or `(0, inf)` for a positive one). */
+export function parseNumber(
+  flag: string,
+  value: string,
+  check: (x: number) => boolean,
+  expected: string,
+  example: string,
+): number {
+  const parsed = value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(parsed) || !check(parsed)) {
+    throw usageError(
+      `${flag} must be ${expected}; received '${value}'. Pass e.g. ${flag} ${example}.`,
+    );
+  }
+  return parsed;
+}
+
+/** Options checked and converted, ready for `sample()`. */
+interface CheckedOptions {
+  readonly chains: number;
+  readonly warmup: number;
+  readonly draws: number;
+  readonly seed: number;
+  readonly preconditioner: PreconditionerOption;
+  readonly globalMoveProbability: number;
+  readonly kernel: 'mala' | 'rwm';
+  readonly stepSize: number | undefined;
+  readonly executionProvider: NodeExecutionProvider;
+  readonly gradient: 'auto' | 'autodiff' | 'finite-difference';
+  readonly naiveCount: number;
+}
+
+function checkOptions(options: SampleCommandOptions): CheckedOptions {
+  const chains = parseInteger('--chains', options.chains, 1, 4);
+  const draws = parseInteger('--draws', options.draws, 1, 1000);
+  return {
+    chains,
+    warmup: parseInteger('--warmup', options.warmup, 0, 500),
+    draws,
+    seed: parseInteger('--seed', options.seed, 0, 42),
+    preconditioner: options.preconditioner as PreconditionerOption,
+    globalMoveProbability: parseNumber(
+      '--global',
+      options.global,
+      (p) => p >= 0 && p < 1,
+      'a probability in [0, 1)',
+      '0.1',
+    ),
+    kernel: options.kernel as 'mala' | 'rwm',
+    stepSize:
+      options.stepSize === undefined
+        ? undefined
+        : parseNumber('--step-size', options.stepSize, (h) => h > 0, 'a number > 0', '0.1'),
+    executionProvider: options.executionProvider as NodeExecutionProvider,
+    gradient: options.gradient as CheckedOptions['gradient'],
+    naiveCount:
+      options.naive === undefined
+        ? chains * draws
+        : parseInteger('--naive', options.naive, 1, 4000),
+  };
+}
+
+/**
+ * Runs the `sample` command: checks every option and output path, loads the model and the
+ * target, draws naive samples, runs latent MALA with progress, writes the files and prints the
+ * summary.
+ *
+ * @throws CliError for bad options, paths or target modules; the library's errors otherwise
+ */
+export async function sampleCommand(
+  model: string,
+  options: SampleCommandOptions,
+  io: CliIo,
+): Promise<void> {
+  const cwd = io.cwd ?? process.cwd();
+  const checked = checkOptions(options);
+  const spec = parseTargetSpec(options.target);
+  const outputs: PlannedOutput[] = [];
+  for (const out of options.out) {
+    outputs.push(await planOutput('--out', out, ['.json', '.npz', '.npy'], cwd));
+  }
+  const plot =
+    options.plot === undefined ? null : await planOutput('--plot', options.plot, ['.png'], cwd);
+
+  const modelPath = await checkModel(model, cwd);
+  const target = await createTarget(spec, cwd);
+  const flow = await loadOnnxFlow(modelPath, {
+    executionProvider: checked.executionProvider,
+    gradient: checked.gradient,
+    ...flowNames(options),
+    logger: {
+      warn: (message) => io.stderr.write(`latent-langevin: warning: ${oneLine(message)}\n`),
+    },
+  }).catch((error: unknown) => {
+    if (error instanceof OnnxFlowError && error.code === 'PROVIDER_UNAVAILABLE') {
+      throw new CliError(
+        'PROVIDER_UNAVAILABLE',
+        `execution provider '${checked.executionProvider}' does not start here: ` +
+          `${providerFailure(checked.executionProvider, error.message)} Or run on the CPU: ` +
+          '--execution-provider cpu.',
+        { cause: error },
+      );
+    }
+    throw withNameHint(error);
+  });
+
+  let run: SampleResult;
+  let naiveDraws;
+  try {
+    if (plot !== null) plotKind(flow.dataShape); // fails before the run if it cannot be drawn
+    // Naive draws use seed + 1 so that they share no random stream with chain 0.
+    naiveDraws = await naive(flow, {
+      count: checked.naiveCount,
+      seed: (checked.seed + 1) % 2 ** 53,
+    });
+    const progress = createProgress(
+      io.stderr,
+      { chains: checked.chains, warmup: checked.warmup, draws: checked.draws },
+      { enabled: options.progress },
+    );
+    try {
+      run = await sample(flow, {
+        target,
+        chains: checked.chains,
+        warmup: checked.warmup,
+        draws: checked.draws,
+        seed: checked.seed,
+        preconditioner: checked.preconditioner,
+        globalMoveProbability: checked.globalMoveProbability,
+        kernel: checked.kernel,
+        ...(checked.stepSize === undefined ? {} : { stepSize: checked.stepSize }),
+        keepX: true,
+        onProgress: (p) => progress.update(p),
+        ...(io.signal === undefined ? {} : { signal: io.signal }),
+      });
+    } finally {
+      progress.stop();
+    }
+  } finally {
+    await flow.dispose();
+  }
+
+  const summary = summarize(run);
+  const metadata = {
+    model,
+    target: target.name,
+    executionProvider: flow.executionProvider,
+    gradientSource: flow.gradientSource,
+    options: {
+      chains: checked.chains,
+      warmup: checked.warmup,
+      draws: checked.draws,
+      seed: checked.seed,
+      preconditioner: checked.preconditioner,
+      globalMoveProbability: checked.globalMoveProbability,
+      kernel: checked.kernel,
+      stepSize: checked.stepSize ?? null,
+      naive: checked.naiveCount,
+    },
+  };
+  const arrays = runArrays(run, naiveDraws);
+  for (const output of outputs) {
+    const content =
+      output.kind === 'json'
+        ? runJson(run, summary, naiveDraws, metadata)
+        : runNumpy(output.kind === 'npz' ? 'npz' : 'npy', arrays);
+    await writeOutput(output, '--out', content);
+    io.stderr.write(`wrote ${output.given}\n`);
+  }
+  if (plot !== null) {
+    await writeOutput(plot, '--plot', await plotRun(run, naiveDraws, target.name, basename(model)));
+    io.stderr.write(`wrote ${plot.given}\n`);
+  }
+  io.stdout.write(
+    `${target.name} on ${model} (${flow.executionProvider}, ${flow.gradientSource} gradients)\n` +
+      summary.text +
+      (summary.text.endsWith('\n') ? '' : '\n'),
+  );
+}

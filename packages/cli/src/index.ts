@@ -1,0 +1,10 @@
+export { run } from './run.js';
+export type { CliIo, OutputStream } from './io.js';
+export { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE } from './cli-error.js';
+export { encodeNpy, encodeNpz, npyDescr } from './npy.js';
+export type { NpyArray, NpyData } from './npy.js';
+export { RUN_JSON_FORMAT } from './run-files.js';
+export { parseTargetSpec } from './target-spec.js';
+export type { TargetSpec } from './target-spec.js';
+export { inspectModel } from './commands/inspect.js';
+export type { InspectReport, ProviderStatus } from './commands/inspect.js';
