@@ -3,64 +3,22 @@
  * against the values PyTorch recorded (outputs of the float32 model; VJPs by float64 autograd),
  * for each gradient mode and both entries (onnxruntime-node, onnxruntime-web on wasm).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { sample, tempered } from '@latent-langevin/core';
 import { type OnnxFlow, loadOnnxFlow } from '@latent-langevin/onnx';
 import { loadOnnxFlow as loadWebOnnxFlow } from '@latent-langevin/onnx/web';
 import { afterAll, describe, expect, it } from 'vitest';
+import { FIXTURES, maxRelative, readReference, relativeL2 } from '../../../test/helpers/parity.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
-
-interface Reference {
-  latentDim: number;
-  dataShape: number[];
-  n: number;
-  z: number[];
-  x32: number[];
-  logDet32: number[];
-  cotangentX: number[];
-  cotangentLogDet: number[];
-  vjp: number[];
-}
-
-/** Every fixture directory with its reference values and the models it exports. */
-const CASES = ['two-moons-realnvp', 'ring-realnvp', 'two-moons-nice', 'digits-glow']
+/** Every fixture directory with its reference values and the ONNX models it exports. */
+const CASES = readdirSync(FIXTURES)
   .filter((name) => existsSync(`${FIXTURES}${name}/reference.json`))
   .flatMap((name) => {
-    const reference = JSON.parse(
-      readFileSync(`${FIXTURES}${name}/reference.json`, 'utf8'),
-    ) as Reference;
+    const reference = readReference(name);
     return ['model.onnx', 'model-opset13.onnx']
       .filter((file) => existsSync(`${FIXTURES}${name}/${file}`))
       .map((file) => ({ name, file, path: `${FIXTURES}${name}/${file}`, reference }));
   });
-
-/**
- * Largest |a - b| over the largest |b|: the error relative to the output's scale. Float32 runs of
- * the same graph differ by a few ulps of the largest values, so entries near zero are judged
- * against the scale, not against themselves.
- */
-function maxRelative(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  let worst = 0;
-  for (let k = 0; k < b.length; k++) {
-    scale = Math.max(scale, Math.abs(b[k]));
-    worst = Math.max(worst, Math.abs(a[k] - b[k]));
-  }
-  return worst / scale;
-}
-
-/** ||a - b|| / ||b||. */
-function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let k = 0; k < b.length; k++) {
-    num += (a[k] - b[k]) ** 2;
-    den += b[k] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 const opened: OnnxFlow[] = [];
 async function open(...args: Parameters<typeof loadOnnxFlow>): Promise<OnnxFlow> {
@@ -159,7 +117,7 @@ describe('loadOnnxFlow() with exported gradients', () => {
   it.skipIf(!existsSync(`${dir}model-with-gradients.onnx`))(
     'agrees with autodiff on the same flow',
     async () => {
-      const reference = JSON.parse(readFileSync(`${dir}reference.json`, 'utf8')) as Reference;
+      const reference = readReference('two-moons-realnvp');
       const exported = await open(`${dir}model-with-gradients.onnx`, {
         gradient: 'exported',
         exported: {

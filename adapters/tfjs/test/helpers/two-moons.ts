@@ -6,28 +6,19 @@
  * with the graph's sliced form.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { AnyGraphModel } from '@latent-langevin/tfjs';
 import * as tf from '@tensorflow/tfjs';
+import {
+  FIXTURES,
+  type Reference,
+  maxRelative,
+  readReference,
+  relativeL2,
+} from '../../../../test/helpers/parity.js';
 
-export const FIXTURES = fileURLToPath(new URL('../../../../fixtures/', import.meta.url));
+export { FIXTURES, type Reference, maxRelative, relativeL2 };
 
-/** `reference.json` of the PyTorch fixture: flat row-major lists. */
-export interface Reference {
-  latentDim: number;
-  dataShape: number[];
-  n: number;
-  z: number[];
-  x32: number[];
-  logDet32: number[];
-  cotangentX: number[];
-  cotangentLogDet: number[];
-  vjp: number[];
-}
-
-export const reference = JSON.parse(
-  readFileSync(`${FIXTURES}two-moons-realnvp/reference.json`, 'utf8'),
-) as Reference;
+export const reference = readReference('two-moons-realnvp');
 
 interface Weight {
   shape: number[];
@@ -238,29 +229,4 @@ export function twoMoonsLayersModel(): tf.LayersModel {
     tf.tidy(() => layer.setWeights([transposed(weight), vector(bias)]));
   }
   return model;
-}
-
-/**
- * Largest |a - b| over the largest |b|: the error relative to the output's scale, as in the ONNX
- * adapter's parity test (float32 runs of one graph differ by ulps of the largest values).
- */
-export function maxRelative(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  let worst = 0;
-  for (let k = 0; k < b.length; k++) {
-    scale = Math.max(scale, Math.abs(b[k]));
-    worst = Math.max(worst, Math.abs(a[k] - b[k]));
-  }
-  return worst / scale;
-}
-
-/** ||a - b|| / ||b||. */
-export function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let k = 0; k < b.length; k++) {
-    num += (a[k] - b[k]) ** 2;
-    den += b[k] ** 2;
-  }
-  return Math.sqrt(num / den);
 }
