@@ -783,7 +783,12 @@ function setIfSmall(ctx: ShapeContext, name: string | undefined, values: readonl
 }
 
 /** Effective start and end of a slice along an axis of length `dim`, as ONNX defines them. */
-function clampSlice(start: number, end: number, step: number, dim: number): [number, number] {
+export function clampSlice(
+  start: number,
+  end: number,
+  step: number,
+  dim: number,
+): [number, number] {
   const clamp = (v: number, low: number, high: number): number => Math.min(Math.max(v, low), high);
   const s = start < 0 ? start + dim : start;
   const e = end < 0 ? end + dim : end;

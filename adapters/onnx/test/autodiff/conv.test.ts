@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AttributeValue } from '../../src/autodiff/proto.js';
-import { FLOAT, checkVjp, makeModel, node, randomFeed, value } from './helpers.js';
+import { buildVjpModel } from '../../src/autodiff/index.js';
+import { FLOAT, checkVjp, makeModel, node, randomFeed, tensor, value, values } from './helpers.js';
 
 /**
  * ONNX Runtime's CPU Conv and ConvTranspose have float32 kernels only. Convolutions are linear in
@@ -55,6 +56,27 @@ const convCases: Case[] = [
   ],
   ['2-D, VALID', ['n', 2, 5, 6], [2, 2, 5, 6], [3, 2, 3, 2], { auto_pad: 'VALID' }],
   [
+    '2-D, stride 1, more input than output channels (flipped Conv, Glow)',
+    ['n', 6, 5, 4],
+    [2, 6, 5, 4],
+    [2, 6, 3, 3],
+    { pads: [1, 1, 1, 1] },
+  ],
+  [
+    '2-D, stride 1, 5 -> 2 channels, dilations, asymmetric pads, dynamic sizes (flipped Conv)',
+    ['n', 5, 'h', 'w'],
+    [2, 5, 6, 7],
+    [2, 5, 3, 2],
+    { pads: [2, 0, 1, 1], dilations: [1, 2] },
+  ],
+  [
+    '1-D, stride 1, 4 -> 2 channels, pad wider than the kernel span (ConvTranspose)',
+    ['n', 4, 6],
+    [2, 4, 6],
+    [2, 4, 3],
+    { pads: [3, 0] },
+  ],
+  [
     '2-D, dynamic spatial sizes, stride 2',
     ['n', 2, 'h', 'w'],
     [2, 2, 7, 8],
@@ -94,6 +116,24 @@ describe('Conv', () => {
       expect(check.error).toBeLessThan(TOLERANCE);
     },
   );
+
+  it.each([
+    ['Conv', [2, 6, 3, 3], { pads: [1, 1, 1, 1] }],
+    ['ConvTranspose', [6, 2, 3, 3], { pads: [1, 1, 1, 1] }],
+    ['ConvTranspose', [2, 6, 3, 3], { pads: [1, 1, 1, 1], strides: [2, 2] }],
+    ['ConvTranspose', [2, 6, 3, 3], { pads: [3, 0, 0, 0] }],
+  ] as const)('input gradient is a %s for W %j and %j', async (op, dw, attributes) => {
+    const model = makeModel({
+      inputs: [value('z', FLOAT, ['n', dw[1], 5, 5])],
+      outputs: [value('y', FLOAT)],
+      nodes: [node('Conv', ['z', 'w'], ['y'], attributes)],
+      initializers: [tensor('w', FLOAT, [...dw], values(6, dw[0] * dw[1] * 9))],
+    });
+    const ops = buildVjpModel(model, { input: 'z', outputs: ['y'] }).graph!.node!.map(
+      (n) => n.opType,
+    );
+    expect(ops.filter((o) => o === 'Conv' || o === 'ConvTranspose')).toEqual(['Conv', op]);
+  });
 
   it('chains two convolutions and a nonlinearity, dims of one feeding the next', async () => {
     const model = makeModel({

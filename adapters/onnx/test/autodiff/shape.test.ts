@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { buildVjpModel } from '../../src/autodiff/index.js';
 import type { onnx } from '../../src/autodiff/proto.js';
 import {
   DOUBLE,
@@ -174,6 +175,11 @@ describe('Slice', () => {
     ['two axes', [2, 4, 5], [1, 0], [3, -1], [1, 2], null],
     ['default axes', [3, 4], [0, 1], [1000, 3], null, null],
     ['the whole axis', [3, 4], [0], [2 ** 63], [1], null],
+    ['unit steps, a negative start, end past the size', [3, 6], [-4], [1000], [1], [1]],
+    ['a start clamped to 0, a negative end', [3, 6], [-1000], [-2], [1], null],
+    ['an axes subset out of order, negative axis', [2, 4, 5], [1, -3], [1000, 3], [-1, 1], null],
+    ['the dynamic batch axis, negative bounds', [5, 3], [-4], [-1], [0], null],
+    ['the dynamic batch and a static axis', [4, 3], [1, 1], [1000, 2], [0, 1], [1, 1]],
   ];
 
   it.each(cases)('with %s', async (_, dims, starts, ends, axes, steps) => {
@@ -193,6 +199,54 @@ describe('Slice', () => {
       initializers,
     );
     await expectVjp(model, dims);
+  });
+
+  // [description, starts, ends, axes]: bounds against the dynamic sizes [n, d] = [3, 6].
+  const dynamicCases: [string, number[], number[], number[]][] = [
+    ['a negative start, end past the size', [-4], [1000], [1]],
+    ['an end at the batch size and a middle range', [1, 4], [3, 5], [0, 1]],
+    ['both axes, start below -size', [-1000, 2], [2, -1], [0, 1]],
+  ];
+
+  it.each(dynamicCases)('on dynamic sizes with %s', async (_, starts, ends, axes) => {
+    const model = chain(
+      ['n', 'd'],
+      [
+        node('Slice', ['z', 'starts', 'ends', 'axes'], ['s']),
+        node('Exp', ['s'], ['e']),
+        node('Mul', ['s', 'e'], ['y']),
+      ],
+      [i64('starts', starts), i64('ends', ends), i64('axes', axes)],
+    );
+    await expectVjp(model, [3, 6]);
+  });
+
+  it('on dynamic sizes gives zeros when a start past the end empties the block', async () => {
+    const model = chain(
+      ['n', 'd'],
+      [node('Slice', ['z', 'starts', 'ends', 'axes'], ['y'])],
+      [i64('starts', [4]), i64('ends', [-3]), i64('axes', [1])],
+    );
+    const feeds = { z: randomFeed(DOUBLE, [3, 6], 5) };
+    const check = await checkVjp({ model, input: 'z', outputs: ['y'], feeds, allowZero: true });
+    expect(check.vjp).toEqual(new Array<number>(18).fill(0));
+  });
+
+  it.each([
+    ['Pad alone for static bounds and sizes', ['n', 6], [1], [1], false],
+    ['Pad with run-time pads for a dynamic size', ['n', 'd'], [1], [1], true],
+    ['a scatter for step 2', ['n', 6], [1], [2], true],
+  ] as const)('differentiates with %s', async (_, dims, axes, steps, scatters) => {
+    const model = chain(
+      [...dims],
+      [node('Slice', ['z', 'starts', 'ends', 'axes', 'steps'], ['y'])],
+      [i64('starts', [1]), i64('ends', [5]), i64('axes', [...axes]), i64('steps', [...steps])],
+    );
+    const ops = buildVjpModel(model, { input: 'z', outputs: ['y'] }).graph!.node!.map(
+      (n) => n.opType,
+    );
+    expect(ops.includes('Pad')).toBe(steps[0] === 1);
+    expect(ops.includes('ScatterElements')).toBe(scatters);
   });
 
   it('with int32 bounds computed at run time from Shape (x[:, : d // 2])', async () => {

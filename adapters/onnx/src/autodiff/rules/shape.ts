@@ -7,7 +7,13 @@
 
 import type { GradientBuilder } from '../graph-builder.js';
 import { DataType, makeTensor } from '../proto.js';
-import { type Dim, type ShapeContext, isNumber, normalizeAxis } from '../rank-inference.js';
+import {
+  type Dim,
+  type ShapeContext,
+  clampSlice,
+  isNumber,
+  normalizeAxis,
+} from '../rank-inference.js';
 import { type GradientRule, type NodeView, type OperatorRule, onlyInputs } from './rule.js';
 
 /** An index tensor as int64 (ONNX allows int32 indices; the emitted ops mix them with int64). */
@@ -79,7 +85,54 @@ function keepsWholeAxis(node: NodeView, ctx: ShapeContext, j: number, dim: Dim):
   return (start === 0 || (isNumber(dim) && start === -dim)) && isNumber(dim) && end >= dim;
 }
 
-// Slice: scatter dy into zeros, one sliced axis at a time. The indices an axis keeps are found by
+/** Whether every step of a Slice node is statically 1 (steps left out default to 1). */
+function unitSteps(node: NodeView, ctx: ShapeContext): boolean {
+  if (!node.has(4)) return true;
+  return ctx.numbersOf(node.input(4))?.every((step) => step === 1) ?? false;
+}
+
+// Slice with unit steps keeps the block [s, max(s, e)) of each sliced axis, s and e the bounds
+// clamped to [0, size] after wrapping negatives (ONNX Slice), so dx is dy padded with zeros by s
+// before and size - max(s, e) after. The pads are constants when the bounds and sizes are static,
+// else computed at run time with the same clamping; a Pad is far cheaper than the scatter below.
+function slicePad(node: NodeView, b: GradientBuilder, dy: string, axes: number[]): string {
+  const data = node.input(0);
+  const dataDims = b.dims(data);
+  const rank = dataDims.length;
+  const sliced = axes.map((axis) => normalizeAxis(axis, rank));
+  const starts = b.ctx.numbersOf(node.input(1));
+  const ends = b.ctx.numbersOf(node.input(2));
+  const sizes = sliced.map((a) => dataDims[a]);
+
+  let pads: string;
+  if (starts && ends && sizes.every(isNumber)) {
+    const values = new Array<number>(2 * rank).fill(0);
+    sliced.forEach((a, j) => {
+      const [s, e] = clampSlice(starts[j], ends[j], 1, sizes[j] as number);
+      values[a] = s;
+      values[rank + a] = (sizes[j] as number) - Math.max(s, e);
+    });
+    pads = b.int64(values);
+  } else {
+    const size = b.op('Gather', [b.shapeOf(data), b.int64(sliced)]);
+    const zero = int64Scalar(b, 0);
+    const clamp = (bounds: string): string => {
+      const wrapped = b.op('Where', [b.op('Less', [bounds, zero]), b.add(bounds, size), bounds]);
+      return b.op('Max', [b.op('Min', [wrapped, size]), zero]);
+    };
+    const begin = clamp(asInt64(b, node.input(1)));
+    const end = b.sub(size, b.op('Max', [begin, clamp(asInt64(b, node.input(2)))]));
+    const slots = b.int64([...sliced, ...sliced.map((a) => rank + a)]);
+    const updates = b.op('Concat', [begin, end], { axis: 0 });
+    const zeros = b.int64(new Array<number>(2 * rank).fill(0));
+    pads = b.op('ScatterElements', [zeros, slots, updates], { axis: 0 });
+  }
+  const dx = b.op('Pad', [dy, pads], { mode: 'constant' });
+  b.ctx.infos.set(dx, { dtype: b.dtype(dy), dims: dataDims });
+  return dx;
+}
+
+// Slice with other steps: scatter dy into zeros, one sliced axis at a time. The indices an axis keeps are found by
 // slicing Range(0, size) with the node's own start, end and step, so negative and clamped bounds
 // and any step (negative too) behave exactly as in the forward Slice. The kept indices are
 // distinct, so a plain ScatterElements (opset 13) is exact.
@@ -87,6 +140,7 @@ const slice: GradientRule = (node, b, [dy]) => {
   const data = node.input(0);
   const rank = b.rank(data);
   const axes = sliceAxes(node, b.ctx)!;
+  if (unitSteps(node, b.ctx)) return firstOnly(node, slicePad(node, b, dy!, axes));
   const starts = asInt64(b, node.input(1));
   const ends = asInt64(b, node.input(2));
   const steps = node.has(4) ? asInt64(b, node.input(4)) : null;
