@@ -187,6 +187,6 @@ export function benchmarkConfig(
 export interface RunOptions {
   /** Receives one line per finished figure; the library itself never prints. */
   readonly onProgress?: (line: string) => void;
-  /** Extra throughput sources, after the ONNX ones and the tfjs hook. */
+  /** Extra throughput sources, after the ONNX and tfjs ones. */
   readonly throughputSources?: readonly ThroughputSource[];
 }

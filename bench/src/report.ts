@@ -255,13 +255,15 @@ function throughputSection(r: BenchmarkResults): string {
       first.fixture,
       ...chains.map((c) => {
         const row = group.find((g) => g.chains === c);
-        return row?.chainStepsPerSecond ? formatSpread(row.chainStepsPerSecond) : 'not measured';
+        if (row?.chainStepsPerSecond) return formatSpread(row.chainStepsPerSecond);
+        return row?.missing ?? 'not measured';
       }),
     ];
   });
   return [
     'Chain-steps per second of `sampler.step()` (`tempered({ beta: 1 })`, fixed step size, ' +
-      'gradients from the ONNX VJP graph), by number of chains advanced together.',
+      "gradients from the ONNX adapter's VJP graph or, for tfjs, `tf.grad` through the fixture's " +
+      'graph model), by number of chains advanced together.',
     '',
     table(['adapter', 'backend', 'threads', 'fixture', ...chains.map((c) => `${c} chains`)], rows),
     ...(notes.size > 0 ? ['', ...[...notes].map((n) => `- ${n}`)] : []),

@@ -174,6 +174,29 @@ export async function runBenchmarks(
     );
   }
 
+  // Memory is measured before the throughput runs, which load TensorFlow.js and large batches
+  // into this process and would add their allocations to the noise.
+  const memoryFlow = await loadFixture(config.memory.fixture, {
+    backend: node,
+    gradient: 'autodiff',
+    threads: config.threads,
+  });
+  let memory: MemoryFigure;
+  try {
+    memory = await measureMemory(
+      memoryFlow,
+      tempered({ beta: 1 }),
+      { flow: config.memory.fixture, backend: node },
+      { ...config.memory, seed: config.seed, stepSize: stepSizes[config.memory.fixture] },
+    );
+  } finally {
+    await memoryFlow.dispose();
+  }
+  progress(
+    `memory: RSS ${memory.firstRssMiB.toFixed(1)} MiB after ${memory.firstStep} steps, ` +
+      `${memory.lastRssMiB.toFixed(1)} MiB after ${memory.lastStep}`,
+  );
+
   const throughputOptions: ThroughputOptions = {
     ...timing,
     fixtures: config.throughput.fixtures,
@@ -217,27 +240,6 @@ export async function runBenchmarks(
   } finally {
     await efficiencyFlow.dispose();
   }
-
-  const memoryFlow = await loadFixture(config.memory.fixture, {
-    backend: node,
-    gradient: 'autodiff',
-    threads: config.threads,
-  });
-  let memory: MemoryFigure;
-  try {
-    memory = await measureMemory(
-      memoryFlow,
-      tempered({ beta: 1 }),
-      { flow: config.memory.fixture, backend: node },
-      { ...config.memory, seed: config.seed, stepSize: stepSizes[config.memory.fixture] },
-    );
-  } finally {
-    await memoryFlow.dispose();
-  }
-  progress(
-    `memory: RSS ${memory.firstRssMiB.toFixed(1)} MiB after ${memory.firstStep} steps, ` +
-      `${memory.lastRssMiB.toFixed(1)} MiB after ${memory.lastStep}`,
-  );
 
   const spinning: SpinningFigure[] = [];
   if (config.spinning.enabled) {

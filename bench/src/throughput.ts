@@ -1,8 +1,8 @@
 /**
  * Throughput: chain-steps per second of latent MALA (`sampler.step()`, all chains in one batch)
  * for several batch sizes, per adapter and backend. Each adapter contributes its rows through a
- * {@link ThroughputSource}, so that adapters written later (TensorFlow.js) plug in without
- * touching the others.
+ * {@link ThroughputSource} (the ONNX one here, TensorFlow.js in `tfjs-hook.ts`), so that each
+ * plugs in without touching the others.
  */
 import {
   type DifferentiableFlow,
@@ -31,6 +31,8 @@ export interface ThroughputRow {
   readonly stepMs: Spread | null;
   /** Steps timed together in one repeat. */
   readonly stepsPerRepeat: number;
+  /** What the table shows in place of a figure when not measured; default `not measured`. */
+  readonly missing?: string;
   /** Why a row was not measured, or what to know about it. */
   readonly note?: string;
 }
@@ -156,9 +158,17 @@ export function onnxThroughputSource(
 
 /**
  * Calls `flow.vjp` (with the tempered cotangent) on a batch of every size in turn until
- * `warmupMs` have passed, each size at least once.
+ * `warmupMs` have passed, each size at least once, so that JIT and wasm tier-up happen before
+ * any timing.
+ *
+ * @param sizes batch sizes, e.g. `[1, 16, 256, 4096]`
+ * @param warmupMs wall time of the round robin, milliseconds
+ * @example
+ * ```ts
+ * await warmUpFlow(flow, [1, 16, 256], 3000);
+ * ```
  */
-async function warmUpFlow(
+export async function warmUpFlow(
   flow: DifferentiableFlow,
   sizes: readonly number[],
   warmupMs: number,

@@ -18,6 +18,7 @@ import {
   runBenchmarks,
   runPytorchRace,
   spreadOf,
+  tfjsThroughputRows,
   twoMoonsLogDensity,
   writeResults,
 } from '@latent-langevin/bench';
@@ -101,6 +102,25 @@ describe('runPytorchRace', () => {
   });
 });
 
+describe('tfjsThroughputRows', () => {
+  it('marks the rows "no tfjs fixture" when the fixture has no tfjs version', async () => {
+    const rows = await tfjsThroughputRows({
+      ...benchmarkConfig('tiny'),
+      fixtures: ['digits-glow'],
+      chains: [1, 16],
+      target: () => {
+        throw new Error('unused: nothing is sampled');
+      },
+      stepSizes: {},
+      flowWarmupMs: 0,
+    });
+    expect(rows).toHaveLength(4);
+    for (const row of rows) {
+      expect(row).toMatchObject({ chainStepsPerSecond: null, missing: 'no tfjs fixture' });
+    }
+  });
+});
+
 describe('runBenchmarks (tiny)', () => {
   let dir: string;
   let results: BenchmarkResults;
@@ -162,10 +182,11 @@ describe('runBenchmarks (tiny)', () => {
     }
   });
 
-  it('keeps the tfjs rows as a separate, marked hook', () => {
+  it('measures the tfjs adapter on the cpu and wasm backends', () => {
     const tfjs = results.throughput.filter((row) => row.adapter === 'tfjs');
-    expect(tfjs.length).toBeGreaterThan(0);
-    for (const row of tfjs) expect(row.note).toMatch(/not measured/);
+    expect(new Set(tfjs.map((row) => row.backend))).toEqual(new Set(['tfjs/cpu', 'tfjs/wasm']));
+    for (const row of tfjs) expect(row.chainStepsPerSecond?.median).toBeGreaterThan(0);
+    expect(markdown).toMatch(/\| tfjs \| tfjs\/wasm \| 1 \| two-moons-realnvp \| \d/);
   });
 
   it('races PyTorch when it is installed, and skips with the install command when not', () => {
