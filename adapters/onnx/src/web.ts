@@ -47,7 +47,7 @@ const HINTS: Record<WebExecutionProvider, string> = {
  * @example
  * ```ts
  * const flow = await loadOnnxFlow(new URL('./two-moons.onnx', import.meta.url));
- * console.log(flow.executionProvider); // 'webgpu' or 'wasm'
+ * const provider = flow.executionProvider; // 'webgpu' or 'wasm'
  * ```
  */
 export async function loadOnnxFlow(

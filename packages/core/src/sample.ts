@@ -75,7 +75,7 @@ export class SamplingAbortedError extends LatentLangevinError {
  *   draws: 1000,
  *   seed: 42,
  * });
- * console.log(summarize(run).text);
+ * const report = summarize(run).text; // acceptance, R-hat, ESS
  * ```
  */
 export async function sample(

@@ -95,10 +95,11 @@ function inputGradient(node: NodeView, b: GradientBuilder, dy: string, g: Geomet
   return b.op('Slice', [transposed, zeros, b.dimsOf(x, 2, 2 + g.spatial), b.int64(axes)]);
 }
 
-// With stride 1 and one group, ConvTranspose(dy, W), W [M, C, k...], is a plain convolution of dy with W's
-// channels swapped and its taps reversed, padded by (k - 1) d - p on each side; its output has
-// the input's size exactly. ONNX Runtime's Conv is the faster kernel where the forward
-// convolution has more input than output channels (measured on Glow's 32 -> 4 coupling conv).
+// With stride 1 and one group, ConvTranspose(dy, W), W [M, C, k...], is a plain convolution of
+// dy with W's channels swapped and its taps reversed, padded by (k - 1) d - p on each side; its
+// output has the input's size exactly. ONNX Runtime's Conv is the faster kernel where the
+// forward convolution has more input than output channels (measured on Glow's 32 -> 4 coupling
+// conv).
 function flippedConvGradient(
   node: NodeView,
   b: GradientBuilder,

@@ -132,10 +132,10 @@ function slicePad(node: NodeView, b: GradientBuilder, dy: string, axes: number[]
   return dx;
 }
 
-// Slice with other steps: scatter dy into zeros, one sliced axis at a time. The indices an axis keeps are found by
-// slicing Range(0, size) with the node's own start, end and step, so negative and clamped bounds
-// and any step (negative too) behave exactly as in the forward Slice. The kept indices are
-// distinct, so a plain ScatterElements (opset 13) is exact.
+// Slice with other steps: scatter dy into zeros, one sliced axis at a time. The indices an axis
+// keeps are found by slicing Range(0, size) with the node's own start, end and step, so negative
+// and clamped bounds and any step (negative too) behave exactly as in the forward Slice. The
+// kept indices are distinct, so a plain ScatterElements (opset 13) is exact.
 const slice: GradientRule = (node, b, [dy]) => {
   const data = node.input(0);
   const rank = b.rank(data);
