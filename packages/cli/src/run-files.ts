@@ -148,9 +148,12 @@ function summaryData(summary: RunSummary): Omit<RunSummary, 'text'> {
 }
 
 /**
- * The run as a JSON document: metadata, the summary, and nested arrays `z`
- * `[chains][draws][d]`, `x` `[chains][draws][...dataShape]`, `logPi`, `logDet`, `accepted`
- * `[chains][draws]`, and the naive draws. Non-finite numbers become null, as JSON requires.
+ * The run as a JSON document: metadata, the summary (null for a run interrupted before it had
+ * draws to summarise), `drawOffset` (index of the first draw within the whole run: 0 unless
+ * resumed), nested arrays `z` `[chains][draws][d]`, `x` `[chains][draws][...dataShape]`,
+ * `logPi`, `logDet`, `accepted` `[chains][draws]`, the naive draws, and the sampler's
+ * `checkpoint`, which `sample --resume` continues from. Non-finite numbers become null, as JSON
+ * requires; a checkpoint holding one (a chain at a point of zero density) no longer resumes.
  *
  * @example
  * ```ts
@@ -159,7 +162,7 @@ function summaryData(summary: RunSummary): Omit<RunSummary, 'text'> {
  */
 export function runJson(
   run: SampleResult,
-  summary: RunSummary,
+  summary: RunSummary | null,
   naiveDraws: BaselineDraws,
   metadata: RunMetadata,
 ): string {
@@ -169,10 +172,11 @@ export function runJson(
     ...metadata,
     chains,
     draws,
+    drawOffset: run.drawOffset,
     latentDim: d,
     dataShape,
     stepSize: run.stepSize,
-    summary: summaryData(summary),
+    summary: summary === null ? null : summaryData(summary),
     z: nest(run.z, [chains, draws, d]),
     x: run.x === null ? null : nest(run.x, [chains, draws, ...dataShape]),
     logPi: nest(run.logPi, [chains, draws]),
@@ -184,6 +188,7 @@ export function runJson(
       x: nest(naiveDraws.x, [naiveDraws.count, ...dataShape]),
       logDet: Array.from(naiveDraws.logDet),
     },
+    checkpoint: run.checkpoint,
   };
   return JSON.stringify(document) + '\n';
 }
@@ -191,7 +196,8 @@ export function runJson(
 /**
  * The run's arrays under the names the `.npz` archive uses: `z` `[chains, draws, d]`, `x`
  * `[chains, draws, ...dataShape]`, `log_pi` (float64), `log_det` and `accepted` (uint8)
- * `[chains, draws]`, `step_size` (a float64 scalar), and the naive draws `naive_z`
+ * `[chains, draws]`, `step_size` (a float64 scalar), `draw_offset` (an int32 scalar: index of
+ * the first draw within the whole run, 0 unless resumed), and the naive draws `naive_z`
  * `[count, d]`, `naive_x` `[count, ...dataShape]` and `naive_log_det` `[count]`.
  */
 export function runArrays(run: SampleResult, naiveDraws: BaselineDraws): Record<string, NpyArray> {
@@ -204,6 +210,7 @@ export function runArrays(run: SampleResult, naiveDraws: BaselineDraws): Record<
   arrays.log_det = { data: run.logDet, shape: [chains, draws] };
   arrays.accepted = { data: run.accepted, shape: [chains, draws] };
   arrays.step_size = { data: new Float64Array([run.stepSize]), shape: [] };
+  arrays.draw_offset = { data: new Int32Array([run.drawOffset]), shape: [] };
   arrays.naive_z = { data: naiveDraws.z, shape: [naiveDraws.count, d] };
   arrays.naive_x = { data: naiveDraws.x, shape: [naiveDraws.count, ...dataShape] };
   arrays.naive_log_det = { data: naiveDraws.logDet, shape: [naiveDraws.count] };

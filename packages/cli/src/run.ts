@@ -30,14 +30,24 @@ Targets:
                          default or 'logDensity' export is (x, n) => { logDensity, gradient? }
 
 Outputs (--out, repeatable):
-  run.json  metadata, summary and nested arrays (z, x, logPi, logDet, accepted, naive)
+  run.json  metadata, summary, nested arrays (z, x, logPi, logDet, accepted, naive),
+            drawOffset and the checkpoint that --resume continues from
   run.npz   NumPy arrays z [chains, draws, d], x [chains, draws, ...], log_pi, log_det,
-            accepted [chains, draws], step_size, naive_z, naive_x, naive_log_det
+            accepted [chains, draws], step_size, draw_offset, naive_z, naive_x, naive_log_det
   run.npy   x alone, [chains, draws, ...dataShape]
+
+Resuming (--resume run.json):
+  continues the run saved in run.json bit for bit, with its recorded options unless given
+  again (flags the checkpoint binds must match); --draws is the new total per chain, e.g. 2000
+  to extend a 1000-draw run. The outputs hold only the new draws: draw_offset (drawOffset in
+  JSON) is the index of their first draw within the whole run. Ctrl-C with --out run.json
+  writes the partial run and its checkpoint there, ready for --resume.
 
 Examples:
   $ ${PROGRAM} sample model.onnx --target tempered --out run.npz --plot run.png
   $ ${PROGRAM} sample model.onnx -t pullback:./density.mjs -c 8 -n 2000 --global 0.1
+  $ ${PROGRAM} sample model.onnx -n 1000 --out run.json
+  $ ${PROGRAM} sample model.onnx --resume run.json -n 2000 --out more.json
 `;
 
 /** Where a failure is reported from: the program or one of its commands. */
@@ -184,10 +194,17 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
       '--plot <file.png>',
       'plot the draws beside naive draws: a scatter for 2-D data, an image grid for images',
     )
+    .option(
+      '--resume <run.json>',
+      'continue the run saved by an earlier --out run.json (see Resuming below)',
+    )
     .option('--no-progress', 'no progress display on standard error')
     .addHelpText('after', SAMPLE_EXAMPLES)
-    .action(async (model: string, options: SampleCommandOptions) => {
-      await sampleCommand(model, options, io);
+    .action(async (model: string, options: SampleCommandOptions, command: Command) => {
+      const explicit = new Set(
+        Object.keys(options).filter((key) => command.getOptionValueSource(key) === 'cli'),
+      );
+      await sampleCommand(model, options, io, explicit);
     });
 
   program

@@ -59,6 +59,7 @@ describe('latent-langevin sample', () => {
     });
     expect(Object.keys(npz).sort()).toEqual([
       'accepted',
+      'draw_offset',
       'log_det',
       'log_pi',
       'naive_log_det',
@@ -74,6 +75,8 @@ describe('latent-langevin sample', () => {
     expect(npz.accepted).toMatchObject({ descr: '|u1', shape: [3, 40] });
     expect(npz.naive_x).toMatchObject({ descr: '<f4', shape: [120, 2] });
     expect(npz.step_size.shape).toEqual([]);
+    expect(npz.draw_offset).toMatchObject({ descr: '<i4', shape: [] });
+    expect(npz.draw_offset.data[0]).toBe(0);
     expect(Array.from(npz.z.data)).toEqual(json.z.flat(2));
     expect(Array.from(npz.x.data)).toEqual(json.x.flat(2));
     expect(Array.from(npz.log_pi.data)).toEqual(json.logPi.flat());

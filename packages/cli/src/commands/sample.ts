@@ -5,19 +5,22 @@
  */
 import { basename } from 'node:path';
 import {
+  LatentLangevinError,
   type PreconditionerOption,
   type SampleResult,
+  SamplingAbortedError,
   naive,
   sample,
   summarize,
 } from '@latent-langevin/core';
 import { type NodeExecutionProvider, OnnxFlowError, loadOnnxFlow } from '@latent-langevin/onnx';
-import { CliError, usageError } from '../cli-error.js';
+import { CliError, EXIT_INTERRUPTED, usageError } from '../cli-error.js';
 import type { CliIo } from '../io.js';
 import { type ModelNameOptions, flowNames, withNameHint } from '../model-names.js';
 import { oneLine } from '../one-line.js';
 import { plotKind, plotRun } from '../plot.js';
 import { createProgress } from '../progress.js';
+import { type ResumeFile, readResumeFile } from '../resume-file.js';
 import {
   type PlannedOutput,
   planOutput,
@@ -46,6 +49,7 @@ export interface SampleCommandOptions extends ModelNameOptions {
   readonly out: readonly string[];
   readonly plot?: string;
   readonly progress: boolean;
+  readonly resume?: string;
 }
 
 /** Parses a whole number option, with a usage error that shows an example. */
@@ -92,7 +96,7 @@ interface CheckedOptions {
   readonly naiveCount: number;
 }
 
-function checkOptions(options: SampleCommandOptions): CheckedOptions {
+function checkOptions(options: SampleCommandOptions, drawOffset = 0): CheckedOptions {
   const chains = parseInteger('--chains', options.chains, 1, 4);
   const draws = parseInteger('--draws', options.draws, 1, 1000);
   return {
@@ -117,25 +121,82 @@ function checkOptions(options: SampleCommandOptions): CheckedOptions {
     gradient: options.gradient as CheckedOptions['gradient'],
     naiveCount:
       options.naive === undefined
-        ? chains * draws
+        ? chains * Math.max(1, draws - drawOffset)
         : parseInteger('--naive', options.naive, 1, 4000),
   };
+}
+
+/** Options a checkpoint binds: they must equal the saved run's, as `--flag`s for messages. */
+const BOUND_OPTIONS = [
+  ['chains', '--chains'],
+  ['warmup', '--warmup'],
+  ['seed', '--seed'],
+  ['preconditioner', '--preconditioner'],
+  ['globalMoveProbability', '--global'],
+  ['kernel', '--kernel'],
+] as const;
+
+/**
+ * The options of a resumed run: those recorded in the run file, except where given again on
+ * the command line. Flags given again must agree with the saved run where the checkpoint binds
+ * them, and `--draws` must exceed the draws the file already holds.
+ *
+ * @throws CliError (usage) naming every flag that differs, with the saved value to pass
+ */
+function resumedOptions(
+  options: SampleCommandOptions,
+  resume: ResumeFile,
+  explicit: ReadonlySet<string>,
+): { options: SampleCommandOptions; checked: CheckedOptions } {
+  const recorded = Object.fromEntries(
+    Object.entries(resume.options).filter(([key]) => !explicit.has(key)),
+  );
+  const merged = { ...options, ...recorded } as SampleCommandOptions;
+  const checked = checkOptions(merged, resume.drawOffset);
+  const saved = checkOptions({ ...options, ...resume.options } as SampleCommandOptions);
+
+  const differing = BOUND_OPTIONS.filter(([key]) => checked[key] !== saved[key]).map(
+    ([key, flag]) => `${flag} ${String(checked[key])} (the saved run has ${flag} ${saved[key]})`,
+  );
+  if (differing.length > 0) {
+    throw usageError(
+      `--resume ${resume.given}: ${differing.join(', ')}; a resumed run keeps the options it ` +
+        'was started with. Drop these flags or pass the saved values.',
+    );
+  }
+  if (checked.draws <= resume.drawOffset) {
+    throw usageError(
+      `--resume ${resume.given}: the run already holds ${resume.drawOffset} draws per chain ` +
+        `and --draws is ${checked.draws}. Pass a larger total, e.g. --draws ` +
+        `${2 * resume.drawOffset}, to extend it.`,
+    );
+  }
+  return { options: merged, checked };
 }
 
 /**
  * Runs the `sample` command: checks every option and output path, loads the model and the
  * target, draws naive samples, runs latent MALA with progress, writes the files and prints the
- * summary.
+ * summary. With `--resume` it continues the run of a run file, and the outputs hold the new
+ * draws only; on an interrupt, `--out` JSON files receive the partial run and its checkpoint.
  *
- * @throws CliError for bad options, paths or target modules; the library's errors otherwise
+ * @param explicit commander's keys of the options given on the command line (not defaults);
+ *   with `--resume`, the others are taken from the run file
+ * @throws CliError for bad options, paths, run files or target modules, and on an interrupt;
+ *   the library's errors otherwise
  */
 export async function sampleCommand(
   model: string,
-  options: SampleCommandOptions,
+  given: SampleCommandOptions,
   io: CliIo,
+  explicit: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   const cwd = io.cwd ?? process.cwd();
-  const checked = checkOptions(options);
+  const resume = given.resume === undefined ? null : await readResumeFile(given.resume, cwd);
+  const { options, checked } =
+    resume === null
+      ? { options: given, checked: checkOptions(given) }
+      : resumedOptions(given, resume, explicit);
   const spec = parseTargetSpec(options.target);
   const outputs: PlannedOutput[] = [];
   for (const out of options.out) {
@@ -166,6 +227,27 @@ export async function sampleCommand(
     throw withNameHint(error);
   });
 
+  const metadata = {
+    model,
+    target: target.name,
+    executionProvider: flow.executionProvider,
+    gradientSource: flow.gradientSource,
+    options: {
+      target: options.target,
+      chains: checked.chains,
+      warmup: checked.warmup,
+      draws: checked.draws,
+      seed: checked.seed,
+      preconditioner: checked.preconditioner,
+      globalMoveProbability: checked.globalMoveProbability,
+      kernel: checked.kernel,
+      stepSize: checked.stepSize ?? null,
+      naive: checked.naiveCount,
+      executionProvider: checked.executionProvider,
+      gradient: checked.gradient,
+      ...flowNamesRecord(options),
+    },
+  };
   let run: SampleResult;
   let naiveDraws;
   try {
@@ -194,32 +276,47 @@ export async function sampleCommand(
         keepX: true,
         onProgress: (p) => progress.update(p),
         ...(io.signal === undefined ? {} : { signal: io.signal }),
+        ...(resume === null ? {} : { resume: resume.checkpoint }),
       });
     } finally {
       progress.stop();
     }
+  } catch (error) {
+    if (error instanceof LatentLangevinError && error.code === 'INCOMPATIBLE_CHECKPOINT') {
+      throw new CliError(
+        'INCOMPATIBLE_CHECKPOINT',
+        `--resume ${resume?.given ?? ''}: ${oneLine(error.message)} On the command line: ` +
+          'drop the flags that differ, or pass the target and model of the saved run.',
+        { exitCode: 2, cause: error },
+      );
+    }
+    const jsonOutputs = outputs.filter((output) => output.kind === 'json');
+    if (
+      error instanceof SamplingAbortedError &&
+      jsonOutputs.length > 0 &&
+      naiveDraws !== undefined
+    ) {
+      // Only JSON holds the checkpoint; .npz and .npy of a partial run would not resume.
+      const partial = error.partial;
+      const summary = partial.draws > 1 ? summarize(partial) : null;
+      for (const output of jsonOutputs) {
+        await writeOutput(output, '--out', runJson(partial, summary, naiveDraws, metadata));
+      }
+      const files = jsonOutputs.map((output) => output.given).join(', ');
+      throw new CliError(
+        'INTERRUPTED',
+        `interrupted after ${error.checkpoint.iteration} iterations; wrote ${files} with ` +
+          `${partial.draws} draws per chain and a checkpoint. Continue the run with ` +
+          `--resume ${jsonOutputs[0].given}.`,
+        { exitCode: EXIT_INTERRUPTED, cause: error },
+      );
+    }
+    throw error;
   } finally {
     await flow.dispose();
   }
 
   const summary = summarize(run);
-  const metadata = {
-    model,
-    target: target.name,
-    executionProvider: flow.executionProvider,
-    gradientSource: flow.gradientSource,
-    options: {
-      chains: checked.chains,
-      warmup: checked.warmup,
-      draws: checked.draws,
-      seed: checked.seed,
-      preconditioner: checked.preconditioner,
-      globalMoveProbability: checked.globalMoveProbability,
-      kernel: checked.kernel,
-      stepSize: checked.stepSize ?? null,
-      naive: checked.naiveCount,
-    },
-  };
   const arrays = runArrays(run, naiveDraws);
   for (const output of outputs) {
     const content =
@@ -237,5 +334,14 @@ export async function sampleCommand(
     `${target.name} on ${model} (${flow.executionProvider}, ${flow.gradientSource} gradients)\n` +
       summary.text +
       (summary.text.endsWith('\n') ? '' : '\n'),
+  );
+}
+
+/** The model naming flags that were given, for the run file. */
+function flowNamesRecord(options: ModelNameOptions): Record<string, string> {
+  return Object.fromEntries(
+    (['input', 'xOutput', 'logDetOutput'] as const)
+      .filter((key) => options[key] !== undefined)
+      .map((key) => [key, options[key] as string]),
   );
 }
