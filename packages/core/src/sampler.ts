@@ -83,7 +83,7 @@ export interface StepInfo {
 }
 
 /** Format tag of checkpoints, bumped when their layout changes. */
-export const CHECKPOINT_FORMAT = 'latent-langevin/checkpoint@1';
+export const CHECKPOINT_FORMAT = 'latent-langevin/checkpoint@2';
 
 /**
  * A sampler's complete state as plain JSON-compatible data: restoring it continues the run
