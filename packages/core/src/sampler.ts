@@ -781,16 +781,19 @@ export class Sampler {
     }
   }
 
+  /** Copies chain `i`'s row; plain loops, since a `subarray` view would allocate per row. */
   private copyRow(from: PointBuffers, to: PointBuffers, i: number): void {
     const d = this.latentDim;
     const size = this.dataSize;
-    to.z.set(from.z.subarray(i * d, (i + 1) * d), i * d);
-    to.grad.set(from.grad.subarray(i * d, (i + 1) * d), i * d);
-    to.x.set(from.x.subarray(i * size, (i + 1) * size), i * size);
+    for (let k = i * d; k < (i + 1) * d; k++) {
+      to.z[k] = from.z[k];
+      to.grad[k] = from.grad[k];
+    }
+    for (let k = i * size; k < (i + 1) * size; k++) to.x[k] = from.x[k];
     to.logPi[i] = from.logPi[i];
     to.logDet[i] = from.logDet[i];
     if (from.cholesky !== null && to.cholesky !== null) {
-      to.cholesky.set(from.cholesky.subarray(i * d * d, (i + 1) * d * d), i * d * d);
+      for (let k = i * d * d; k < (i + 1) * d * d; k++) to.cholesky[k] = from.cholesky[k];
     }
     if (from.logDetA !== null && to.logDetA !== null) to.logDetA[i] = from.logDetA[i];
   }
