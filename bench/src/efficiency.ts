@@ -17,6 +17,8 @@ export interface EfficiencyOptions {
   readonly draws: number;
   /** One run per seed; the figures are medians over them. */
   readonly seeds: readonly number[];
+  /** The sampler's `relocateStuckAfter`; 0 (its default) when absent. */
+  readonly relocateStuckAfter?: number;
 }
 
 /** Efficiency of one kernel on one target, over seeds. */
@@ -28,6 +30,12 @@ export interface EfficiencyFigure {
   readonly warmup: number;
   readonly draws: number;
   readonly seeds: number;
+  /** The sampler's `relocateStuckAfter` (0: chains are never moved). */
+  readonly relocateStuckAfter: number;
+  /** Per seed: chains that accepted no proposal in the sampling phase. */
+  readonly stuckChains: readonly number[];
+  /** Per seed: stuck chains moved to another chain's point during warm-up. */
+  readonly relocations: readonly number[];
   /** Smallest bulk ESS over the latent coordinates and log pi. */
   readonly essBulkMin: Spread;
   /** `essBulkMin` per second of sampling-phase wall time. */
@@ -69,6 +77,8 @@ export async function measureEfficiency(
     acceptance: [] as number[],
     stepSize: [] as number[],
     rhat: [] as number[],
+    stuck: [] as number[],
+    relocations: [] as number[],
   };
   for (const seed of options.seeds) {
     const run = await sample(flow, {
@@ -78,6 +88,7 @@ export async function measureEfficiency(
       warmup: options.warmup,
       draws: options.draws,
       seed,
+      relocateStuckAfter: options.relocateStuckAfter ?? 0,
     });
     const summary = summarize(run);
     per.ess.push(summary.essBulkMin);
@@ -87,6 +98,8 @@ export async function measureEfficiency(
     per.acceptance.push(summary.acceptance.mean);
     per.stepSize.push(summary.stepSize);
     per.rhat.push(summary.rhatMax);
+    per.stuck.push(summary.stuckChains.length);
+    per.relocations.push(summary.relocations);
   }
   return {
     kernel,
@@ -96,6 +109,9 @@ export async function measureEfficiency(
     warmup: options.warmup,
     draws: options.draws,
     seeds: options.seeds.length,
+    relocateStuckAfter: options.relocateStuckAfter ?? 0,
+    stuckChains: per.stuck,
+    relocations: per.relocations,
     essBulkMin: spreadOf(per.ess),
     essPerSecond: spreadOf(per.perSecond),
     essPerGradient: spreadOf(per.perGradient),

@@ -86,7 +86,7 @@ function summarySection(r: BenchmarkResults): string {
         '.',
     );
   }
-  const mala = r.efficiency.find((e) => e.kernel === 'mala');
+  const mala = r.efficiency.find((e) => e.kernel === 'mala' && e.relocateStuckAfter === 0);
   const rwm = r.efficiency.find((e) => e.kernel === 'rwm');
   if (mala && rwm) {
     lines.push(
@@ -273,7 +273,8 @@ function throughputSection(r: BenchmarkResults): string {
 function efficiencySection(r: BenchmarkResults): string {
   const first = r.efficiency[0];
   const rows = r.efficiency.map((f) => [
-    f.kernel === 'mala' ? 'latent MALA' : 'latent random-walk Metropolis',
+    (f.kernel === 'mala' ? 'latent MALA' : 'latent random-walk Metropolis') +
+      (f.relocateStuckAfter > 0 ? `, relocateStuckAfter ${f.relocateStuckAfter}` : ''),
     formatSpread(f.essBulkMin),
     `**${formatSpread(f.essPerSecond)}**`,
     `**${formatSpread(f.essPerGradient)}**`,
@@ -281,8 +282,10 @@ function efficiencySection(r: BenchmarkResults): string {
     formatSpread(f.acceptance),
     formatSpread(f.stepSize),
     formatSpread(f.rhatMax),
+    f.stuckChains.join(', '),
+    f.relocations.join(', '),
   ]);
-  const mala = r.efficiency.find((f) => f.kernel === 'mala');
+  const mala = r.efficiency.find((f) => f.kernel === 'mala' && f.relocateStuckAfter === 0);
   const rwm = r.efficiency.find((f) => f.kernel === 'rwm');
   const versus =
     mala && rwm
@@ -299,7 +302,11 @@ function efficiencySection(r: BenchmarkResults): string {
         `one run per seed over ${first.seeds} seeds. ESS is the smallest bulk ESS over the ` +
         'latent coordinates and log pi; per second counts the sampling phase only. A pullback ' +
         'MALA step costs one forward and one VJP row a chain, a random-walk step one forward ' +
-        'row; the random walk takes no gradient, so its ESS per gradient is n/a.'
+        'row; the random walk takes no gradient, so its ESS per gradient is n/a. Stuck chains: ' +
+        'per seed, chains that accepted no proposal in the whole sampling phase (MALA started ' +
+        "on a steep ridge of the pull-back density, in the flow's bridge between the moons, " +
+        'overshoots on every proposal); relocations: per seed, such chains moved to another ' +
+        "chain's point during warm-up (`relocateStuckAfter`, off by default)."
       : 'No efficiency figures.',
     '',
     table(
@@ -312,6 +319,8 @@ function efficiencySection(r: BenchmarkResults): string {
         'acceptance',
         'step size',
         'R-hat (max)',
+        'stuck chains',
+        'relocations',
       ],
       rows,
     ),

@@ -26,7 +26,7 @@ import {
 } from './throughput.js';
 
 /** Format tag of RESULTS.json, bumped when its layout changes. */
-export const RESULTS_FORMAT = 'latent-langevin/bench-results@1';
+export const RESULTS_FORMAT = 'latent-langevin/bench-results@2';
 
 /** Every figure of a run. */
 export interface BenchmarkResults {
@@ -223,18 +223,24 @@ export async function runBenchmarks(
   });
   const efficiency: EfficiencyFigure[] = [];
   try {
-    for (const kernel of ['mala', 'rwm'] as const) {
+    // MALA as it comes, MALA with stuck chains moved during warm-up, and the random walk.
+    const variants = [
+      { kernel: 'mala', relocateStuckAfter: 0 },
+      { kernel: 'mala', relocateStuckAfter: 50 },
+      { kernel: 'rwm', relocateStuckAfter: 0 },
+    ] as const;
+    for (const { kernel, relocateStuckAfter } of variants) {
       const figure = await measureEfficiency(
         efficiencyFlow,
         () => pullback(twoMoonsLogDensity()),
         kernel,
         { fixture: config.efficiency.fixture, target: 'pullback(two-moons density)' },
-        config.efficiency,
+        { ...config.efficiency, relocateStuckAfter },
       );
       efficiency.push(figure);
       progress(
-        `efficiency ${kernel}: bulk ESS ${figure.essBulkMin.median.toFixed(0)}, ` +
-          `${figure.essPerSecond.median.toFixed(0)} ESS/s`,
+        `efficiency ${kernel} (relocateStuckAfter ${relocateStuckAfter}): bulk ESS ` +
+          `${figure.essBulkMin.median.toFixed(0)}, ${figure.essPerSecond.median.toFixed(0)} ESS/s`,
       );
     }
   } finally {

@@ -150,7 +150,12 @@ describe('runBenchmarks (tiny)', () => {
     const parsed = json as Record<string, unknown[]>;
     expect(parsed.overhead).toHaveLength(2);
     expect(parsed.gradientCost.length).toBeGreaterThan(0);
-    expect(parsed.efficiency).toHaveLength(2);
+    expect(parsed.efficiency).toHaveLength(3);
+    expect(
+      (parsed.efficiency as { kernel: string; relocateStuckAfter: number }[]).map(
+        (e) => `${e.kernel} ${e.relocateStuckAfter}`,
+      ),
+    ).toEqual(['mala 0', 'mala 50', 'rwm 0']);
     expect(parsed.throughput.length).toBeGreaterThan(0);
   });
 

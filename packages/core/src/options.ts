@@ -63,6 +63,17 @@ export interface SamplerOptions {
   readonly initialZ?: ArrayLike<number>;
   /** Index of the first chain's random stream; lets a run be split across workers. */
   readonly chainOffset?: number;
+  /**
+   * During warm-up, a chain whose proposals have all been rejected for this many consecutive
+   * iterations is moved to the current point of a chain that moved within as many (drawn with
+   * its own stream), so that a chain started on a ridge where every proposal overshoots does not
+   * stay there. Integer >= 1, or 0 for never; default 0. Moving chains changes where the
+   * sampling phase starts: a chain moved out of a region that the kernel enters and leaves only
+   * rarely leaves that region underweighted until the chains mix again, so use it where stuck
+   * chains sit at negligible log pi (the summary's `stuckChains` and R-hat say when they exist).
+   * The sampling phase never moves chains.
+   */
+  readonly relocateStuckAfter?: number;
 }
 
 /** Options of {@link sample}. */
@@ -118,6 +129,7 @@ const samplerSchema = z.object({
     })
     .optional(),
   chainOffset: z.number().int().min(0).optional(),
+  relocateStuckAfter: z.number().int().min(0).optional(),
 });
 
 const sampleSchema = samplerSchema.extend({
@@ -143,6 +155,8 @@ const HINTS: Record<string, string> = {
   globalMoveProbability: 'Pass a probability in [0, 1), such as 0.1, or 0 for none.',
   preconditioner: "Pass 'identity', 'diagonal' or 'jacobian'.",
   kernel: "Pass 'mala' or 'rwm'.",
+  relocateStuckAfter:
+    'Pass a whole number of iterations such as 50, or 0 (the default) to never move chains.',
 };
 
 /** Parses options with the schema, turning every zod issue into one readable line. */

@@ -59,6 +59,8 @@ export interface PhaseCounters {
   readonly globalAccepted: Uint32Array;
   /** `[chains]`: proposals rejected because log pi or its gradient was not finite. */
   readonly divergences: Uint32Array;
+  /** `[chains]`: times warm-up moved the chain to another chain's point after it was stuck. */
+  readonly relocations: Uint32Array;
   /** Latent rows pushed through the flow's vector-Jacobian product. */
   gradientRows: number;
   /** Latent rows pushed through the flow's forward map alone. */
@@ -80,6 +82,8 @@ export interface StepInfo {
   readonly accepted: Uint8Array;
   /** Number of chains whose proposal diverged. */
   readonly divergences: number;
+  /** Number of stuck chains moved to another chain's point (warm-up only). */
+  readonly relocations: number;
 }
 
 /** Format tag of checkpoints, bumped when their layout changes. */
@@ -104,6 +108,7 @@ export interface SamplerCheckpoint {
     readonly adaptStepSize: boolean;
     readonly targetAcceptance: number;
     readonly globalMoveProbability: number;
+    readonly relocateStuckAfter: number;
   };
   readonly iteration: number;
   readonly stepSize: number;
@@ -118,6 +123,8 @@ export interface SamplerCheckpoint {
     readonly logDet: number[];
     readonly cholesky: number[] | null;
     readonly logDetA: number[] | null;
+    /** Consecutive iterations, per chain, in which the chain did not move. */
+    readonly rejectionStreak: number[];
   };
   readonly random: RandomStreamState[];
   readonly counters: { warmup: SerialisedCounters; sampling: SerialisedCounters };
@@ -129,6 +136,7 @@ interface SerialisedCounters {
   globalProposals: number[];
   globalAccepted: number[];
   divergences: number[];
+  relocations: number[];
   gradientRows: number;
   forwardRows: number;
   wallTimeMs: number;
@@ -157,6 +165,7 @@ function newCounters(chains: number): PhaseCounters {
     globalProposals: new Uint32Array(chains),
     globalAccepted: new Uint32Array(chains),
     divergences: new Uint32Array(chains),
+    relocations: new Uint32Array(chains),
     gradientRows: 0,
     forwardRows: 0,
     wallTimeMs: 0,
@@ -214,6 +223,7 @@ export class Sampler {
   readonly adaptStepSize: boolean;
   readonly targetAcceptance: number;
   readonly globalMoveProbability: number;
+  readonly relocateStuckAfter: number;
   /** Counters of the warm-up and of the sampling phase. */
   readonly counters: { readonly warmup: PhaseCounters; readonly sampling: PhaseCounters };
 
@@ -226,6 +236,7 @@ export class Sampler {
   private readonly windows: { start: number; ends: number[] };
   private variance: VarianceAccumulator | null;
   private readonly metric: Float64Array | null; // [d] diagonal of M
+  private readonly rejectionStreak: Uint32Array; // [n]
 
   // Scratch buffers of the hot loop, allocated once.
   private readonly isGlobal: Uint8Array;
@@ -251,6 +262,7 @@ export class Sampler {
     this.adaptStepSize = options.adaptStepSize;
     this.targetAcceptance = options.targetAcceptance;
     this.globalMoveProbability = options.globalMoveProbability;
+    this.relocateStuckAfter = options.relocateStuckAfter;
 
     const n = this.chains;
     const d = this.latentDim;
@@ -266,6 +278,7 @@ export class Sampler {
     this.windows = diagonal ? metricWindows(this.warmup) : { start: this.warmup, ends: [] };
     this.variance = diagonal ? newVarianceAccumulator(d) : null;
     this.metric = diagonal ? new Float64Array(d).fill(1) : null;
+    this.rejectionStreak = new Uint32Array(n);
     this.isGlobal = new Uint8Array(n);
     this.forwardLogQ = new Float64Array(n);
     this.acceptedView = new Uint8Array(n);
@@ -374,11 +387,16 @@ export class Sampler {
         localCount += 1;
       }
       this.acceptedView[i] = accepted ? 1 : 0;
-      if (accepted) this.copyRow(this.proposal, this.current, i);
+      this.rejectionStreak[i] = accepted ? 0 : this.rejectionStreak[i] + 1;
+      if (accepted) this.copyRow(this.proposal, i, this.current, i);
     }
     const acceptance = localCount > 0 ? acceptanceSum / localCount : Number.NaN;
 
-    if (phase === 'warmup') this.adapt(acceptance);
+    let relocations = 0;
+    if (phase === 'warmup') {
+      relocations = this.relocateStuckChains(counters);
+      this.adapt(acceptance);
+    }
     this.iterationValue += 1;
     counters.wallTimeMs += performance.now() - started;
     return {
@@ -388,6 +406,7 @@ export class Sampler {
       stepSize: h,
       accepted: this.acceptedView,
       divergences,
+      relocations,
     };
   }
 
@@ -400,6 +419,7 @@ export class Sampler {
       globalProposals: Array.from(p.globalProposals),
       globalAccepted: Array.from(p.globalAccepted),
       divergences: Array.from(p.divergences),
+      relocations: Array.from(p.relocations),
       gradientRows: p.gradientRows,
       forwardRows: p.forwardRows,
       wallTimeMs: p.wallTimeMs,
@@ -427,6 +447,7 @@ export class Sampler {
         logDet: Array.from(c.logDet),
         cholesky: c.cholesky === null ? null : Array.from(c.cholesky),
         logDetA: c.logDetA === null ? null : Array.from(c.logDetA),
+        rejectionStreak: Array.from(this.rejectionStreak),
       },
       random: this.streams.map((s) => s.getState()),
       counters: {
@@ -450,6 +471,7 @@ export class Sampler {
       adaptStepSize: this.adaptStepSize,
       targetAcceptance: this.targetAcceptance,
       globalMoveProbability: this.globalMoveProbability,
+      relocateStuckAfter: this.relocateStuckAfter,
     };
   }
 
@@ -484,6 +506,7 @@ export class Sampler {
     c.logDet.set(s.logDet);
     if (c.cholesky !== null && s.cholesky !== null) c.cholesky.set(s.cholesky);
     if (c.logDetA !== null && s.logDetA !== null) c.logDetA.set(s.logDetA);
+    this.rejectionStreak.set(s.rejectionStreak);
     checkpoint.random.forEach((state, k) => (this.streams[k] = new RandomStream(state)));
     this.iterationValue = checkpoint.iteration;
     this.stepSizeValue = checkpoint.stepSize;
@@ -502,6 +525,7 @@ export class Sampler {
       mine.globalProposals.set(saved.globalProposals);
       mine.globalAccepted.set(saved.globalAccepted);
       mine.divergences.set(saved.divergences);
+      mine.relocations.set(saved.relocations);
       mine.gradientRows = saved.gradientRows;
       mine.forwardRows = saved.forwardRows;
       mine.wallTimeMs = saved.wallTimeMs;
@@ -781,21 +805,59 @@ export class Sampler {
     }
   }
 
-  /** Copies chain `i`'s row; plain loops, since a `subarray` view would allocate per row. */
-  private copyRow(from: PointBuffers, to: PointBuffers, i: number): void {
+  /**
+   * Copies row `i` of `from` to row `j` of `to`; plain loops, since a `subarray` view would
+   * allocate per row.
+   */
+  private copyRow(from: PointBuffers, i: number, to: PointBuffers, j: number): void {
     const d = this.latentDim;
     const size = this.dataSize;
-    for (let k = i * d; k < (i + 1) * d; k++) {
-      to.z[k] = from.z[k];
-      to.grad[k] = from.grad[k];
+    for (let k = 0; k < d; k++) {
+      to.z[j * d + k] = from.z[i * d + k];
+      to.grad[j * d + k] = from.grad[i * d + k];
     }
-    for (let k = i * size; k < (i + 1) * size; k++) to.x[k] = from.x[k];
-    to.logPi[i] = from.logPi[i];
-    to.logDet[i] = from.logDet[i];
+    for (let k = 0; k < size; k++) to.x[j * size + k] = from.x[i * size + k];
+    to.logPi[j] = from.logPi[i];
+    to.logDet[j] = from.logDet[i];
     if (from.cholesky !== null && to.cholesky !== null) {
-      for (let k = i * d * d; k < (i + 1) * d * d; k++) to.cholesky[k] = from.cholesky[k];
+      for (let k = 0; k < d * d; k++) to.cholesky[j * d * d + k] = from.cholesky[i * d * d + k];
     }
-    if (from.logDetA !== null && to.logDetA !== null) to.logDetA[i] = from.logDetA[i];
+    if (from.logDetA !== null && to.logDetA !== null) to.logDetA[j] = from.logDetA[i];
+  }
+
+  /**
+   * Warm-up only: moves every chain that has not moved for `relocateStuckAfter` iterations to the
+   * current point of a chain, drawn uniformly with the stuck chain's own stream, that moved within
+   * as many. MALA started where the gradient is steep (a ridge of the pull-back density in the
+   * thin bridge between two modes, say) proposes far beyond the ridge and is rejected every
+   * time, and at the step size tuned for the other chains it never leaves. Nothing moves when no
+   * chain qualifies as a donor. Warm-up draws are discarded and the kernel is frozen afterwards,
+   * so this changes where the sampling phase starts and not what it samples.
+   *
+   * @returns the number of chains moved
+   */
+  private relocateStuckChains(counters: PhaseCounters): number {
+    const limit = this.relocateStuckAfter;
+    if (limit === 0) return 0;
+    const n = this.chains;
+    let stuck = 0;
+    for (let i = 0; i < n; i++) if (this.rejectionStreak[i] >= limit) stuck += 1;
+    const donors = n - stuck;
+    if (stuck === 0 || donors === 0) return 0;
+    for (let i = 0; i < n; i++) {
+      if (this.rejectionStreak[i] < limit) continue;
+      // The k-th chain, in index order, among those that are not stuck.
+      let k = Math.floor(this.streams[i].uniform() * donors);
+      let donor = 0;
+      for (; donor < n; donor++) {
+        if (this.rejectionStreak[donor] < limit && k-- === 0) break;
+      }
+      this.copyRow(this.current, donor, this.current, i);
+      counters.relocations[i] += 1;
+    }
+    // Reset only now, so that every draw above chose among the same donors.
+    for (let i = 0; i < n; i++) if (this.rejectionStreak[i] >= limit) this.rejectionStreak[i] = 0;
+    return stuck;
   }
 
   /** Warm-up: dual averaging of h, and the diagonal preconditioner over its windows. */
@@ -836,6 +898,7 @@ interface ResolvedOptions {
   targetAcceptance: number;
   globalMoveProbability: number;
   chainOffset: number;
+  relocateStuckAfter: number;
 }
 
 function resolveOptions(flow: DifferentiableFlow, options: SamplerOptions): ResolvedOptions {
@@ -858,6 +921,7 @@ function resolveOptions(flow: DifferentiableFlow, options: SamplerOptions): Reso
     targetAcceptance: options.targetAcceptance ?? (kernel === 'mala' ? 0.574 : 0.234),
     globalMoveProbability: options.globalMoveProbability ?? 0,
     chainOffset: options.chainOffset ?? 0,
+    relocateStuckAfter: options.relocateStuckAfter ?? 0,
   };
 }
 

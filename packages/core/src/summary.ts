@@ -29,6 +29,10 @@ export interface RunSummary {
   /** Acceptance rate of global moves in the sampling phase; null when none were proposed. */
   readonly globalAcceptance: number | null;
   readonly divergences: { readonly warmup: number; readonly sampling: number };
+  /** Stuck chains moved to another chain's point during warm-up (see `relocateStuckAfter`). */
+  readonly relocations: number;
+  /** Indices of the chains that accepted no proposal in the whole sampling phase. */
+  readonly stuckChains: readonly number[];
   /** Largest R-hat over the latent coordinates and log pi. */
   readonly rhatMax: number;
   /** Smallest bulk ESS over the latent coordinates and log pi. */
@@ -129,6 +133,10 @@ export function summarize(run: SampleResult, options: { maxRows?: number } = {})
     },
     globalAcceptance: globalProposals > 0 ? sum(s.globalAccepted) / globalProposals : null,
     divergences: { warmup: sum(counters.warmup.divergences), sampling: sum(s.divergences) },
+    relocations: sum(counters.warmup.relocations),
+    stuckChains: Array.from(s.localAccepted.keys()).filter(
+      (i) => s.localAccepted[i] + s.globalAccepted[i] === 0,
+    ),
     rhatMax,
     essBulkMin,
     essTailMin,
@@ -151,7 +159,18 @@ function summaryText(summary: Omit<RunSummary, 'text'>, maxRows: number): string
       Math.min(...summary.acceptance.perChain),
     )} to ${format(Math.max(...summary.acceptance.perChain))})${global}`,
     `divergences: ${summary.divergences.warmup} in warm-up, ${summary.divergences.sampling} ` +
-      'in sampling',
+      'in sampling' +
+      (summary.relocations > 0
+        ? `; ${summary.relocations} stuck chain(s) moved to other chains' points in warm-up`
+        : ''),
+    ...(summary.stuckChains.length > 0
+      ? [
+          `stuck: chain(s) ${summary.stuckChains.slice(0, 10).join(', ')}` +
+            `${summary.stuckChains.length > 10 ? ', ...' : ''} accepted no proposal in ` +
+            'sampling; their draws are one point each. Global moves or relocateStuckAfter ' +
+            'free them.',
+        ]
+      : []),
     `R-hat max ${format(summary.rhatMax)}, bulk ESS min ${format(summary.essBulkMin, 0)}, ` +
       `tail ESS min ${format(summary.essTailMin, 0)}`,
     `ESS per second ${format(summary.essPerSecond, 1)}, per gradient evaluation ` +

@@ -6,10 +6,12 @@ import {
   SamplingAbortedError,
   affineFlow,
   couplingFlow2d,
+  custom,
   init,
   pullback,
   restore,
   sample,
+  summarize,
   tempered,
 } from '@latent-langevin/core';
 import { describe, expect, it } from 'vitest';
@@ -143,6 +145,76 @@ describe('sample()', () => {
   });
 });
 
+/**
+ * `log pi(z) = -sum z^4 / 4` on the identity flow: light tails, so MALA started far out, where
+ * the gradient `-z^3` is steep, proposes far past the origin and is rejected every time.
+ */
+const quartic = custom((z, _x, _logDet, n) => {
+  const logPi = new Float64Array(n);
+  const gradZ = new Float64Array(z.length);
+  for (let k = 0; k < z.length; k++) {
+    logPi[Math.floor(k / 2)] -= z[k] ** 4 / 4;
+    gradZ[k] = -(z[k] ** 3);
+  }
+  return { logPi, gradZ };
+}, 'quartic');
+
+describe('sample() with a chain started where MALA cannot move', () => {
+  const identity = affineFlow({ scale: [1, 1], shift: [0, 0] });
+  // Chain 0 starts at (6, 6), the other three near the mode.
+  const initialZ = Float32Array.from([6, 6, 0.3, -0.2, -0.5, 0.1, 0.2, 0.4]);
+  const options = {
+    target: quartic,
+    chains: 4,
+    seed: 7,
+    warmup: 100,
+    draws: 200,
+    initialZ,
+    relocateStuckAfter: 20,
+  };
+
+  it('leaves the chain stuck for good by default, and the summary says so', async () => {
+    // This is what relocation exists for: without it, chain 0 never moves at all.
+    const run = await sample(identity, { ...options, relocateStuckAfter: undefined });
+    expect(run.counters.warmup.localAccepted[0]).toBe(0);
+    expect(run.counters.sampling.localAccepted[0]).toBe(0);
+    expect(Array.from(run.z.subarray(0, 2))).toEqual([6, 6]);
+    const summary = summarize(run);
+    expect(summary.stuckChains).toEqual([0]);
+    expect(summary.text).toMatch(/stuck: chain\(s\) 0 accepted no proposal in sampling/);
+  });
+
+  it("moves the stuck chain to another chain's point in warm-up, and it then mixes", async () => {
+    const run = await sample(identity, options);
+    expect(run.counters.warmup.relocations[0]).toBeGreaterThanOrEqual(1);
+    expect(Array.from(run.counters.warmup.relocations.subarray(1))).toEqual([0, 0, 0]);
+    expect(Array.from(run.counters.sampling.relocations)).toEqual([0, 0, 0, 0]);
+    // Chain 0's draws (the first 200 rows) stay where the quartic has its mass: |z| < 3
+    // has probability 1 - 5e-9 per coordinate.
+    for (let k = 0; k < 400; k++) expect(Math.abs(run.z[k])).toBeLessThan(3);
+    const acceptance = run.counters.sampling.localAccepted[0] / 200;
+    expect(acceptance).toBeGreaterThan(0.2);
+    const summary = summarize(run);
+    expect(summary.relocations).toBe(run.counters.warmup.relocations[0]);
+    expect(summary.stuckChains).toEqual([]);
+    expect(summary.text).toMatch(/stuck chain\(s\) moved/);
+  });
+
+  it('continues bit for bit from a checkpoint taken before the relocation', async () => {
+    const a = await init(identity, options);
+    for (let t = 0; t < 10; t++) await a.step();
+    const b = await restore(identity, JSON.parse(JSON.stringify(a.checkpoint())), options);
+    let moved = 0;
+    for (let t = 0; t < 150; t++) {
+      moved += (await a.step()).relocations;
+      await b.step();
+    }
+    expect(moved).toBeGreaterThanOrEqual(1);
+    expect(Array.from(b.z)).toEqual(Array.from(a.z));
+    expect(b.counters.warmup.relocations).toEqual(a.counters.warmup.relocations);
+  });
+});
+
 describe('sample() on a flow that is not finite everywhere', () => {
   // The affine flow's log-determinant is made NaN on the half-plane z1 > 1.5.
   const inner = affineFlow({ scale: [1, 1] });
@@ -208,6 +280,8 @@ describe('sample() with bad input', () => {
     ['kernel', { kernel: 'hmc' }, /options\.kernel.*"hmc"/],
     ['target', { target: {} }, /options\.target/],
     ['initialZ', { initialZ: new Float32Array(3) }, /initialZ has length 3; expected/],
+    ['relocateStuckAfter', { relocateStuckAfter: -1 }, /options\.relocateStuckAfter.*-1/],
+    ['relocateStuckAfter', { relocateStuckAfter: 2.5 }, /options\.relocateStuckAfter.*2\.5/],
   ])('rejects a bad %s: %j', async (_, patch, message) => {
     const error = await sample(flow, { ...good, ...(patch as object) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidArgumentError);
