@@ -16,7 +16,7 @@ rebuilt from each fixture's architecture.json and loaded with its weights.json.
 Protocol: one JSON object per line in, one per line out. Every reply has "ok"; a failure replies
 {"ok": false, "error": "..."} and the process keeps serving. Commands ("cmd"):
 
-    hello                          -> versions and thread counts
+    hello                          -> versions, thread counts and the BLAS library loaded
     threads   {threads}            -> torch.set_num_threads(threads) (call once, first)
     load      {fixture, dir}       -> builds the flow; returns latentDim, dataShape, weightCount
     logdensity {target, n, z}      -> logPi [n] (float64) and grad [n * d] at the latent batch z
@@ -38,6 +38,23 @@ import types
 import torch
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def blas_libraries():
+    """Paths of the BLAS libraries this process has mapped, after one matrix product.
+
+    Debian's PyTorch is built against the generic BLAS interface, so its dense products run on
+    whatever libblas.so.3 the system's alternatives point to: OpenBLAS, or the reference BLAS,
+    which is about ten times slower on the small products of a coupling network. The race reports
+    which one it measured.
+    """
+    torch.randn(8, 8) @ torch.randn(8, 8)
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = {line.split()[-1] for line in fh if len(line.split()) >= 6}
+    except OSError:
+        return []
+    return sorted(p for p in paths if "blas" in os.path.basename(p).lower())
 
 
 def import_common(scripts_dir):
@@ -181,6 +198,7 @@ def main():
                     "python": sys.version.split()[0],
                     "threads": torch.get_num_threads(),
                     "interopThreads": torch.get_num_interop_threads(),
+                    "blas": blas_libraries(),
                 }
             elif cmd == "threads":
                 torch.set_num_threads(int(request["threads"]))

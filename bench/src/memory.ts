@@ -77,10 +77,19 @@ export interface MemoryFigure {
   readonly growthMiB: number;
   /** Least-squares slope of RSS over the samples, MiB per 1,000 steps. */
   readonly slopeMiBPerThousandSteps: number;
-  /** Standard deviation of the samples about that line, MiB: the noise. */
+  /** Standard deviation of the samples about that line, MiB. */
   readonly residualMiB: number;
+  /** Median RSS of the last quarter of the samples minus that of the first quarter, MiB. */
+  readonly quarterGrowthMiB: number;
   /**
-   * True when the fitted growth over the run exceeds both 2 MiB and three times the noise.
+   * Noise of one sample: the median absolute deviation of each quarter's samples from their
+   * quarter's median, pooled over the first and last quarters, MiB.
+   */
+  readonly noiseMiB: number;
+  /**
+   * True when the growth from the first quarter to the last exceeds both 2 MiB and three times
+   * the noise. Medians of quarters, unlike a fitted line, are not moved by one step of the
+   * allocator (an arena that grows once, or gives memory back once).
    */
   readonly growsBeyondNoise: boolean;
 }
@@ -143,7 +152,7 @@ export async function measureMemory(
     samples.map((s) => s.step),
     samples.map((s) => s.rssMiB),
   );
-  const fittedGrowth = slope * (last.step - first.step);
+  const judged = judgeGrowth(samples.map((s) => s.rssMiB));
   return {
     flow: label.flow,
     backend: label.backend,
@@ -157,8 +166,43 @@ export async function measureMemory(
     growthMiB: last.rssMiB - first.rssMiB,
     slopeMiBPerThousandSteps: slope * 1000,
     residualMiB: residual,
-    growsBeyondNoise: fittedGrowth > 2 && fittedGrowth > 3 * residual,
+    ...judged,
   };
+}
+
+/**
+ * Judges a series of RSS samples, in MiB, for growth: the median of the last quarter minus that
+ * of the first, against the median absolute deviation within those two quarters.
+ *
+ * @param rss samples in step order, at least one
+ * @example
+ * ```ts
+ * judgeGrowth([200, 201, 200, 260, 260, 261, 260, 260]).growsBeyondNoise; // true
+ * judgeGrowth([260, 200, 201, 200, 200, 201, 200, 201]).growsBeyondNoise; // false
+ * ```
+ */
+export function judgeGrowth(
+  rss: readonly number[],
+): Pick<MemoryFigure, 'quarterGrowthMiB' | 'noiseMiB' | 'growsBeyondNoise'> {
+  const quarter = Math.max(1, Math.floor(rss.length / 4));
+  const early = rss.slice(0, quarter);
+  const late = rss.slice(rss.length - quarter);
+  const growth = median(late) - median(early);
+  const noise = median([
+    ...early.map((v) => Math.abs(v - median(early))),
+    ...late.map((v) => Math.abs(v - median(late))),
+  ]);
+  return {
+    quarterGrowthMiB: growth,
+    noiseMiB: noise,
+    growsBeyondNoise: growth > 2 && growth > 3 * noise,
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Least-squares line through `(x, y)`: its slope and the standard deviation of the residuals. */

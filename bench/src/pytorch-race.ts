@@ -131,6 +131,13 @@ export type RaceResult =
       readonly status: 'ran';
       readonly torch: string;
       readonly python: string;
+      /**
+       * BLAS libraries the PyTorch process mapped (Debian's PyTorch runs its dense products on
+       * the system's libblas.so.3); empty when they could not be read.
+       */
+      readonly blas: readonly string[];
+      /** True when that BLAS is the unoptimised reference implementation. */
+      readonly referenceBlas: boolean;
       /** The main race (`threads`), then one per extra thread count. */
       readonly runs: readonly RaceRun[];
     };
@@ -174,13 +181,39 @@ export async function runPytorchRace(
       }
       runs.push({ onnxThreads: threads, torchThreads: Number(reply.threads), fixtures });
     }
-    return { status: 'ran', torch: String(hello.torch), python: String(hello.python), runs };
+    const blas = Array.isArray(hello.blas) ? hello.blas.map(String) : [];
+    return {
+      status: 'ran',
+      torch: String(hello.torch),
+      python: String(hello.python),
+      blas,
+      referenceBlas: isReferenceBlas(blas),
+      runs,
+    };
   } catch (error) {
     return { status: 'failed', reason: (error as Error)?.message ?? String(error) };
   } finally {
     await reference.close();
   }
 }
+
+/**
+ * True when the only BLAS mapped is the reference implementation (Debian's `libblas3`, under
+ * `/blas/`), with no OpenBLAS, BLIS or MKL beside it.
+ *
+ * @example
+ * ```ts
+ * isReferenceBlas(['/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0']); // true
+ * ```
+ */
+export function isReferenceBlas(paths: readonly string[]): boolean {
+  const optimised = paths.some((p) => /openblas|blis|mkl/i.test(p));
+  return !optimised && paths.some((p) => /\/blas\/libblas\.so/.test(p));
+}
+
+/** How to give Debian's PyTorch an optimised BLAS. */
+export const OPENBLAS_INSTALL_HINT =
+  'apt-get install -y --no-install-recommends libopenblas0-pthread';
 
 async function raceFixture(
   reference: PythonReference,

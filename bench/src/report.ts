@@ -4,7 +4,7 @@
  */
 import type { FunctionShare } from './cpu-profile.js';
 import type { OperatorShare } from './onnx-profile.js';
-import type { RaceFixture } from './pytorch-race.js';
+import { OPENBLAS_INSTALL_HINT, type RaceFixture } from './pytorch-race.js';
 import type { BenchmarkResults } from './run-benchmarks.js';
 import type { Spread } from './spread.js';
 
@@ -56,8 +56,20 @@ function aimCell(meets: boolean | null, aim: number | null): string {
   return meets ? `met (<= ${aim})` : `**missed** (<= ${aim})`;
 }
 
+/** A one-minute load average above this many per core marks a run as made on a busy machine. */
+const BUSY_LOAD_PER_CORE = 0.5;
+
 function summarySection(r: BenchmarkResults): string {
   const lines: string[] = [];
+  const startLoad = r.machine.loadAverage[0];
+  if (startLoad > BUSY_LOAD_PER_CORE * r.machine.cores) {
+    lines.push(
+      `- **Busy machine**: the one-minute load average was ${startLoad.toFixed(2)} on ` +
+        `${r.machine.cores} cores when the run started, so other jobs shared the cores and every ` +
+        'time below is inflated and noisy; ratios measured side by side suffer less. Run again ' +
+        'on an idle machine before quoting absolute figures.',
+    );
+  }
   for (const f of r.overhead.filter((o) => o.aim !== null)) {
     lines.push(
       `- Core overhead, \`sampler.step()\` over its model calls, ${f.flow} at ${f.chains} ` +
@@ -87,12 +99,27 @@ function summarySection(r: BenchmarkResults): string {
     );
   }
   const mala = r.efficiency.find((e) => e.kernel === 'mala' && e.relocateStuckAfter === 0);
+  const relocated = r.efficiency.find((e) => e.kernel === 'mala' && e.relocateStuckAfter > 0);
   const rwm = r.efficiency.find((e) => e.kernel === 'rwm');
   if (mala && rwm) {
+    const stuck = (e: typeof mala) => {
+      const seeds = e.stuckChains.filter((count) => count > 0).length;
+      return seeds === 0
+        ? 'no stuck chain'
+        : `stuck chains in ${seeds} of ${e.stuckChains.length} seeds, R-hat up to ` +
+            formatNumber(e.rhatMax.q3);
+    };
     lines.push(
-      `- Bulk ESS per second on ${mala.target}: MALA ${formatNumber(mala.essPerSecond.median)}, ` +
-        `random walk ${formatNumber(rwm.essPerSecond.median)}; per gradient row MALA ` +
-        `${formatNumber(mala.essPerGradient.median)}.`,
+      `- Bulk ESS per second on ${mala.target}: MALA ${formatNumber(mala.essPerSecond.median)} ` +
+        `(${stuck(mala)})` +
+        (relocated
+          ? `, MALA with relocateStuckAfter ${relocated.relocateStuckAfter} ` +
+            `${formatNumber(relocated.essPerSecond.median)} (${stuck(relocated)})`
+          : '') +
+        `, random walk ${formatNumber(rwm.essPerSecond.median)}; per gradient row MALA ` +
+        `${formatNumber(mala.essPerGradient.median)}` +
+        (relocated ? `, relocated ${formatNumber(relocated.essPerGradient.median)}` : '') +
+        '.',
     );
   }
   lines.push(
@@ -144,6 +171,7 @@ function machineSection(r: BenchmarkResults): string {
     ['Node', m.node],
     ...Object.entries(m.versions).map(([name, version]) => [name, version ?? 'not installed']),
     ['PyTorch', torch],
+    ...(race.status === 'ran' ? [['PyTorch BLAS', blasCell(race.blas, race.referenceBlas)]] : []),
     [
       'threads',
       `onnxruntime-node intraOpNumThreads = ${r.config.threads} (interOpNumThreads = 1); ` +
@@ -153,6 +181,12 @@ function machineSection(r: BenchmarkResults): string {
     ['size', `${r.config.size}, ${r.wallTimeSeconds.toFixed(0)} s in all`],
   ];
   return table(['', ''], rows);
+}
+
+function blasCell(paths: readonly string[], reference: boolean): string {
+  if (paths.length === 0) return 'not found in /proc/self/maps';
+  const names = paths.map((p) => `\`${p}\``).join(', ');
+  return reference ? `${names} (**the reference BLAS**, see the race)` : names;
 }
 
 function overheadSection(r: BenchmarkResults): string {
@@ -285,16 +319,24 @@ function efficiencySection(r: BenchmarkResults): string {
     f.stuckChains.join(', '),
     f.relocations.join(', '),
   ]);
-  const mala = r.efficiency.find((f) => f.kernel === 'mala' && f.relocateStuckAfter === 0);
   const rwm = r.efficiency.find((f) => f.kernel === 'rwm');
-  const versus =
-    mala && rwm
-      ? `MALA over random walk: ${formatNumber(
-          mala.essPerSecond.median / rwm.essPerSecond.median,
-        )}x the ESS per second, ${formatNumber(
-          mala.essPerFlowRow.median / rwm.essPerFlowRow.median,
-        )}x the ESS per flow row.`
-      : '';
+  const versus = rwm
+    ? r.efficiency
+        .filter((f) => f.kernel === 'mala')
+        .map((f) => {
+          const name =
+            f.relocateStuckAfter > 0
+              ? `MALA with relocateStuckAfter ${f.relocateStuckAfter}`
+              : 'MALA';
+          const perSecond = f.essPerSecond.median / rwm.essPerSecond.median;
+          const perRow = f.essPerFlowRow.median / rwm.essPerFlowRow.median;
+          return (
+            `${name} over random walk: ${formatNumber(perSecond)}x the ESS per second, ` +
+            `${formatNumber(perRow)}x the ESS per flow row.`
+          );
+        })
+        .join(' ')
+    : '';
   return [
     first
       ? `Target \`${first.target}\` on \`${first.fixture}\` (onnxruntime-node, CPU): ` +
@@ -349,9 +391,11 @@ function memorySection(r: BenchmarkResults): string {
     ),
     '',
     `Growth ${m.growthMiB.toFixed(2)} MiB from ${m.firstStep.toLocaleString('en-US')} to ` +
-      `${m.lastStep.toLocaleString('en-US')} steps; least-squares slope over ` +
-      `${m.samples.length} samples ${m.slopeMiBPerThousandSteps.toFixed(3)} MiB per 1,000 ` +
-      `steps, noise (residual standard deviation) ${m.residualMiB.toFixed(2)} MiB. ${verdict}`,
+      `${m.lastStep.toLocaleString('en-US')} steps; over ${m.samples.length} samples, the ` +
+      `median of the last quarter minus that of the first ${m.quarterGrowthMiB.toFixed(2)} MiB ` +
+      `against a noise (median absolute deviation within those quarters) of ` +
+      `${m.noiseMiB.toFixed(2)} MiB, and a least-squares slope of ` +
+      `${m.slopeMiBPerThousandSteps.toFixed(3)} MiB per 1,000 steps. ${verdict}`,
   ].join('\n');
 }
 
@@ -461,6 +505,17 @@ function raceSection(r: BenchmarkResults): string {
       "cores, which PyTorch's OpenMP pool suffers far more than ONNX Runtime's; the " +
       'single-thread race is immune to that and is the fairer comparison of the compute on a ' +
       'loaded machine.',
+    ...(race.referenceBlas
+      ? [
+          '',
+          "**Unfair to PyTorch**: Debian's PyTorch runs its dense products on the system's " +
+            'libblas.so.3, and on this machine that is the unoptimised reference BLAS, about ten ' +
+            "times slower than OpenBLAS on a coupling network's small products; the ratios " +
+            'below overstate our lead wherever matrix products dominate (the MLP flows more ' +
+            `than Glow, whose convolutions run on oneDNN). Install OpenBLAS ` +
+            `(\`${OPENBLAS_INSTALL_HINT}\`) and run again.`,
+        ]
+      : []),
     ...runSection(main, 'Main race'),
     ...extra.flatMap((run) => runSection(run, 'Check')),
   ].join('\n');

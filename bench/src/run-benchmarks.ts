@@ -117,6 +117,29 @@ export async function runBenchmarks(
       .join(', ')}`,
   );
 
+  // Memory comes first, before any other benchmark has loaded models, TensorFlow.js or large
+  // batches into this process: their allocations, freed or not, would move the baseline.
+  const memoryFlow = await loadFixture(config.memory.fixture, {
+    backend: node,
+    gradient: 'autodiff',
+    threads: config.threads,
+  });
+  let memory: MemoryFigure;
+  try {
+    memory = await measureMemory(
+      memoryFlow,
+      tempered({ beta: 1 }),
+      { flow: config.memory.fixture, backend: node },
+      { ...config.memory, seed: config.seed, stepSize: stepSizes[config.memory.fixture] },
+    );
+  } finally {
+    await memoryFlow.dispose();
+  }
+  progress(
+    `memory: RSS ${memory.firstRssMiB.toFixed(1)} MiB after ${memory.firstStep} steps, ` +
+      `${memory.lastRssMiB.toFixed(1)} MiB after ${memory.lastStep}`,
+  );
+
   // Core overhead: an identity affine flow (the core dominates), then the real model.
   const overhead: OverheadFigure[] = [];
   const overheadOptions = {
@@ -173,29 +196,6 @@ export async function runBenchmarks(
         `${figure.finiteDifferenceOverAutodiff.median.toFixed(1)}`,
     );
   }
-
-  // Memory is measured before the throughput runs, which load TensorFlow.js and large batches
-  // into this process and would add their allocations to the noise.
-  const memoryFlow = await loadFixture(config.memory.fixture, {
-    backend: node,
-    gradient: 'autodiff',
-    threads: config.threads,
-  });
-  let memory: MemoryFigure;
-  try {
-    memory = await measureMemory(
-      memoryFlow,
-      tempered({ beta: 1 }),
-      { flow: config.memory.fixture, backend: node },
-      { ...config.memory, seed: config.seed, stepSize: stepSizes[config.memory.fixture] },
-    );
-  } finally {
-    await memoryFlow.dispose();
-  }
-  progress(
-    `memory: RSS ${memory.firstRssMiB.toFixed(1)} MiB after ${memory.firstStep} steps, ` +
-      `${memory.lastRssMiB.toFixed(1)} MiB after ${memory.lastStep}`,
-  );
 
   const throughputOptions: ThroughputOptions = {
     ...timing,

@@ -15,6 +15,8 @@ import {
   benchmarkConfig,
   checkTorch,
   formatJson,
+  isReferenceBlas,
+  judgeGrowth,
   runBenchmarks,
   runPytorchRace,
   spreadOf,
@@ -39,6 +41,44 @@ describe('spreadOf', () => {
     expect(spreadOf([NaN, 2]).median).toBe(2);
     expect(spreadOf([NaN]).repeats).toBe(0);
     expect(spreadOf([]).median).toBeNaN();
+  });
+});
+
+describe('judgeGrowth', () => {
+  it.each([
+    ['steady growth of 1 MiB a sample', Array.from({ length: 20 }, (_, k) => 200 + k), true],
+    ['one step up that stays', [...Array(10).fill(200), ...Array(10).fill(230)], true],
+    [
+      'flat samples with 0.5 MiB jitter',
+      Array.from({ length: 20 }, (_, k) => 200 + (k % 2) / 2),
+      false,
+    ],
+    ['one step down (memory given back)', [260, 259, ...Array(18).fill(200)], false],
+    ['one outlier in the last quarter', [...Array(19).fill(200), 290], false],
+    [
+      'growth of 1.5 MiB, under the 2 MiB floor',
+      [...Array(10).fill(200), ...Array(10).fill(201.5)],
+      false,
+    ],
+  ])('says growth is %s: %j', (_name, rss, grows) => {
+    expect(judgeGrowth(rss).growsBeyondNoise).toBe(grows);
+  });
+});
+
+describe('isReferenceBlas', () => {
+  it.each([
+    [['/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0'], true],
+    [
+      [
+        '/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3',
+        '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so',
+      ],
+      false,
+    ],
+    [['/usr/lib/x86_64-linux-gnu/blis-openmp/libblas.so.3'], false],
+    [[], false],
+  ])('gives %j -> %s', (paths, reference) => {
+    expect(isReferenceBlas(paths)).toBe(reference);
   });
 });
 
