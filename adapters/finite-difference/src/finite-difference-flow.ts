@@ -21,6 +21,7 @@ import {
   describeValue,
   InvalidArgumentError,
   InvalidFlowError,
+  unknownKeyIssues,
 } from '@latent-langevin/core';
 import type {
   DifferentiableFlow,
@@ -85,7 +86,8 @@ const MAX_RELATIVE_STEP = 0.5;
  * Wraps a forward-only flow into a `DifferentiableFlow` whose `vjp` and `jacobian` are central
  * finite differences. A vector-Jacobian product of `n` points costs `(2d + 1) n` forward rows
  * (the perturbed rows and the point itself), sent in calls of at most `maxBatch` rows:
- * `ceil((2d + 1) n / maxBatch)` calls.
+ * `ceil((2d + 1) n / maxBatch)` calls; the core's `flowRows` counter counts them so. Every call
+ * allocates its own buffers and the flow keeps none, so samplers may share one flow at once.
  *
  * @param forward the model's forward map, `z` of `[rows, d]` to `x` of `[rows, ...dataShape]`
  *   and `logDet` of `[rows]`; deterministic, rows independent
@@ -100,8 +102,16 @@ const MAX_RELATIVE_STEP = 0.5;
  *   outputs of the wrong length
  * @example
  * ```ts
- * const flow = finiteDifferenceFlow(async (z, rows) => model.run(z, rows), { latentDim: 2 });
- * const { z: gradient } = await flow.vjp(z, n, { logDet: new Float32Array(n).fill(-1) });
+ * // x = 2 z + 1 elementwise, so log|det J| = d log 2
+ * const flow = finiteDifferenceFlow(
+ *   (z, rows) => ({
+ *     x: z.map((v) => 2 * v + 1),
+ *     logDet: new Float32Array(rows).fill(2 * Math.log(2)),
+ *   }),
+ *   { latentDim: 2 },
+ * );
+ * const z = new Float32Array([0.1, -0.3, 1.2, 0.4]); // [2, d]
+ * const { z: gradient } = await flow.vjp(z, 2, { x: new Float32Array(4).fill(1) }); // ≈ 2
  * ```
  */
 export function finiteDifferenceFlow(
@@ -165,7 +175,7 @@ export function finiteDifferenceFlow(
       (r, input, offset) => {
         const i = Math.floor(r / rowsPerPoint);
         const k = r - i * rowsPerPoint;
-        input.set(z.subarray(i * d, (i + 1) * d), offset);
+        for (let j = 0; j < d; j++) input[offset + j] = z[i * d + j];
         if (k === 0) return;
         const j = (k - 1) >> 1;
         input[offset + j] = k % 2 === 1 ? up[i * d + j] : down[i * d + j];
@@ -206,7 +216,9 @@ export function finiteDifferenceFlow(
       await sweep(
         where,
         n,
-        (r, input, offset) => input.set(z.subarray(r * d, (r + 1) * d), offset),
+        (r, input, offset) => {
+          for (let j = 0; j < d; j++) input[offset + j] = z[r * d + j];
+        },
         (r, xs, o, value) => {
           for (let a = 0; a < size; a++) x[r * size + a] = xs[o + a];
           logDet[r] = value;
@@ -285,12 +297,7 @@ function parseOptions(forward: unknown, options: unknown): Settings {
 
   const given = options as Record<string, unknown>;
   const unknown = Object.keys(given).filter((key) => !KNOWN_OPTIONS.includes(key));
-  if (unknown.length > 0) {
-    issues.push(
-      `options has unknown keys [${unknown.join(', ')}]; expected only ` +
-        `[${KNOWN_OPTIONS.join(', ')}]. Check their spelling.`,
-    );
-  }
+  issues.push(...unknownKeyIssues(unknown, KNOWN_OPTIONS));
 
   const { latentDim, dataShape, maxBatch, relativeStep, dispose } = given;
   const latentOk = isPositiveInteger(latentDim);

@@ -6,6 +6,10 @@ import {
   createStreams,
   InvalidArgumentError,
   InvalidFlowError,
+  pullback,
+  sample,
+  summarize,
+  tempered,
 } from '@latent-langevin/core';
 import type { FlowOutputs } from '@latent-langevin/core';
 import {
@@ -232,7 +236,12 @@ describe('finiteDifferenceFlow validation', () => {
       /options\.dataShape is an array of length 1; expected an array of positive integers/,
     ],
     ['dispose is not a function', forward, { latentDim: 2, dispose: 1 }, /options\.dispose is 1/],
-    ['an option is misspelt', forward, { latentDim: 2, maxbatch: 4 }, /unknown keys \[maxbatch\]/],
+    [
+      'an option is misspelt',
+      forward,
+      { latentDim: 2, maxbatch: 4 },
+      /options\.maxbatch is not an option; did you mean 'maxBatch'\?/,
+    ],
   ])('throws InvalidArgumentError when %s', (_case, fn, options, message) => {
     const make = () =>
       finiteDifferenceFlow(fn as ForwardFunction, options as { latentDim: number });
@@ -305,5 +314,37 @@ describe('finiteDifferenceFlow validation', () => {
     await owned.dispose();
     expect(dispose).toHaveBeenCalledTimes(1);
     await expect(owned.forward(new Float32Array(2), 1)).rejects.toThrow(/was disposed/);
+  });
+});
+
+describe('finiteDifferenceFlow in sample()', () => {
+  const exact = couplingFlow2d({ seed: 2 });
+  const gaussian = pullback((x, n) => {
+    const logDensity = new Float64Array(n);
+    for (let i = 0; i < n; i++) logDensity[i] = -0.5 * (x[2 * i] ** 2 + x[2 * i + 1] ** 2);
+    return { logDensity };
+  });
+  const options = { chains: 3, warmup: 10, draws: 10, seed: 4 };
+
+  it.each([
+    { target: 'tempered', make: () => tempered({ beta: 1 }), preconditioner: 'identity' },
+    { target: 'pullback', make: () => gaussian, preconditioner: 'identity' },
+    { target: 'tempered', make: () => tempered({ beta: 1 }), preconditioner: 'jacobian' },
+  ] as const)(
+    'counts as flow rows exactly the rows the model evaluated ($target, $preconditioner)',
+    async ({ make, preconditioner }) => {
+      const { wrapped, calls } = counted(exact.forward);
+      const flow = finiteDifferenceFlow(wrapped, { latentDim: 2 });
+      const run = await sample(flow, { ...options, target: make(), preconditioner });
+      const { warmup, sampling } = run.counters;
+      expect(warmup.flowRows + sampling.flowRows).toBe(calls.reduce((sum, n) => sum + n, 0));
+    },
+  );
+
+  it('reports ESS per flow row as ESS per gradient over the 2d + 1 rows of a VJP', async () => {
+    // tempered with the identity preconditioner: every model call is a VJP.
+    const flow = finiteDifferenceFlow(exact.forward, { latentDim: 2 });
+    const summary = summarize(await sample(flow, { ...options, target: tempered({ beta: 1 }) }));
+    expect(summary.essPerFlowEvaluation * 5).toBeCloseTo(summary.essPerGradient, 12);
   });
 });

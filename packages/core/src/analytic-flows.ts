@@ -12,6 +12,7 @@ import { z as zod } from 'zod';
 import { describeValue, InvalidArgumentError } from './errors.js';
 import type { DifferentiableFlow, FlowCotangent, FlowOutputs, FlowVjp } from './flow.js';
 import { createStreams } from './random.js';
+import { unknownKeyIssues } from './unknown-keys.js';
 
 /** A batch of numbers, row-major: a typed array or a plain array. */
 export type NumericBatch = ArrayLike<number>;
@@ -563,19 +564,20 @@ function optionsObjectError(shape: string) {
 }
 
 /** Parses `options` with `schema`, or throws one InvalidArgumentError listing every issue. */
-function parseOptions<T>(where: string, schema: zod.ZodType<T>, options: unknown): T {
+function parseOptions<T>(
+  where: string,
+  schema: zod.ZodType<T> & { readonly shape: object },
+  options: unknown,
+): T {
   const result = schema.safeParse(options, { reportInput: true });
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => {
+  const issues = result.error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return (
-        `options has unknown keys [${issue.keys.join(', ')}]; expected only the documented ` +
-        `options. Check their spelling.`
-      );
+      return unknownKeyIssues(issue.keys, Object.keys(schema.shape));
     }
     const path = ['options', ...issue.path.map((key) => String(key))].join('.');
     const input = 'input' in issue ? issue.input : undefined;
-    return `${path} is ${describeValue(input)}; ${issue.message}`;
+    return [`${path} is ${describeValue(input)}; ${issue.message}`];
   });
   throw new InvalidArgumentError(where, issues);
 }

@@ -5,6 +5,7 @@
 import { InvalidArgumentError, describeValue } from './errors.js';
 import { type DifferentiableFlow, dataSize } from './flow.js';
 import { RandomStream, streamState } from './random.js';
+import { TargetScratch } from './target-scratch.js';
 import { type LatentTarget, logStandardNormal } from './targets.js';
 
 /** Draws of a baseline: `z` `[count, d]`, `x` `[count, ...dataShape]`, `logDet` `[count]`. */
@@ -126,11 +127,12 @@ export async function sir(
   const logWeights = new Float64Array(proposals);
   const x = new Float32Array(proposals * size);
   const logDet = new Float32Array(proposals);
+  const scratch = new TargetScratch();
   for (let start = 0; start < proposals; start += maxBatch) {
     const rows = Math.min(maxBatch, proposals - start);
     const zRows = z.subarray(start * d, (start + rows) * d);
     const logPi = new Float64Array(rows);
-    const out = await target.evaluate(flow, zRows, rows, { logPi, grad: null });
+    const out = await target.evaluate(flow, zRows, rows, { logPi, grad: null, scratch });
     x.set(out.x, start * size);
     logDet.set(out.logDet, start);
     for (let i = 0; i < rows; i++) {

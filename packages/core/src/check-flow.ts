@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, InvalidFlowError, describeValue } from './errors.js';
 import { type DifferentiableFlow, dataSize } from './flow.js';
-import { flowShapeProblems } from './sampler.js';
+import { flowShapeProblems } from './flow-shape.js';
 
 /** What `checkFlow()` measured on a healthy flow. */
 export interface FlowCheckReport {

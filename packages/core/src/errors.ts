@@ -50,7 +50,35 @@ export class InvalidFlowError extends LatentLangevinError {
   }
 }
 
-/** Formats a received value for an error message, short and unambiguous. */
+/**
+ * A checkpoint cannot continue this run: it was saved with other options, for another flow, or
+ * it is malformed (truncated, edited, of another format). `problems` lists every reason found.
+ */
+export class IncompatibleCheckpointError extends LatentLangevinError {
+  readonly problems: readonly string[];
+
+  constructor(where: string, problems: readonly string[], fix: string) {
+    const body = problems.map((problem) => `\n  - ${problem}`).join('');
+    super('INCOMPATIBLE_CHECKPOINT', `${where}:${body}\n${fix}`);
+    this.name = 'IncompatibleCheckpointError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Formats a received value for an error message, short and unambiguous: numbers as written
+ * (`NaN`, `-0`), strings quoted and cut at 60 characters, arrays and typed arrays by length,
+ * objects by their first keys.
+ *
+ * @param value anything
+ * @returns a one-line description
+ * @example
+ * ```ts
+ * describeValue(Number.NaN); // 'NaN'
+ * describeValue(new Float32Array(3)); // 'Float32Array(3)'
+ * describeValue({ chains: 4, seed: 1 }); // 'an object with keys [chains, seed]'
+ * ```
+ */
 export function describeValue(value: unknown): string {
   if (typeof value === 'number') {
     if (Number.isNaN(value)) return 'NaN';

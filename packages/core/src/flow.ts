@@ -34,7 +34,12 @@ export interface FlowVjp extends FlowOutputs {
   readonly z: Float32Array;
 }
 
-/** How a flow computes its gradients; finite differences keep MALA exact, only slower. */
+/**
+ * How a flow computes its gradients; finite differences keep MALA exact, only slower. The kind
+ * also says what a gradient costs the model, which the sampler's `flowRows` counter reports:
+ * `exact`, one row a point for `vjp` and `d` for `jacobian`; `finite-difference`, central
+ * differences, `2d + 1` forward rows a point for either (the perturbed rows and the point).
+ */
 export type GradientKind = 'exact' | 'finite-difference';
 
 /**
@@ -66,7 +71,16 @@ export interface DifferentiableFlow {
   dispose(): Promise<void>;
 }
 
-/** Number of values in one data point: the product of `dataShape`. */
+/**
+ * Number of values in one data point: the product of `dataShape`.
+ *
+ * @param shape extents of one data point, non-negative integers; `[]` is a scalar
+ * @returns the product of the extents, 1 for `[]`
+ * @example
+ * ```ts
+ * dataSize([1, 8, 8]); // 64
+ * ```
+ */
 export function dataSize(shape: readonly number[]): number {
   let size = 1;
   for (const extent of shape) size *= extent;

@@ -1,8 +1,11 @@
 export * from './flow.js';
 export * from './errors.js';
+export * from './unknown-keys.js';
 export * from './random.js';
+export { TargetScratch } from './target-scratch.js';
 export * from './targets.js';
 export * from './options.js';
+export * from './checkpoint.js';
 export * from './sampler.js';
 export * from './sample.js';
 export * from './baselines.js';

@@ -1,8 +1,8 @@
 /**
- * Options of the sampler, validated once at the boundary with zod; the hot loop trusts them.
+ * Options of the sampler. They are validated once at the boundary (see `parse-options.ts`);
+ * the hot loop trusts them.
  */
-import { z } from 'zod';
-import { InvalidArgumentError, describeValue } from './errors.js';
+import type { SamplerCheckpoint } from './checkpoint.js';
 import type { LatentTarget } from './targets.js';
 
 /** Largest latent dimension the `jacobian` preconditioner accepts unless `maxDim` is raised. */
@@ -61,7 +61,18 @@ export interface SamplerOptions {
   readonly globalMoveProbability?: number;
   /** Initial latent points `[chains, d]`; by default drawn from `q_Z`. */
   readonly initialZ?: ArrayLike<number>;
-  /** Index of the first chain's random stream; lets a run be split across workers. */
+  /**
+   * Index of the first chain's random stream, an integer >= 0; default 0. Chain `k` draws from
+   * stream `chainOffset + k` of the seed, so chains `[a, b)` of a run can be run by another
+   * sampler with `chains: b - a, chainOffset: a` (and rows `[a, b)` of `initialZ`, if any).
+   * Its draws are then those of the same chains in the whole run, bit for bit, when tuning is
+   * frozen: `stepSize` is given, and either `warmup` is 0 or `adaptStepSize` is false, the
+   * preconditioner is not `diagonal` and `relocateStuckAfter` is 0; the flow must also compute
+   * each row the same whatever the batch size. Otherwise they differ in general: the initial
+   * step-size search, dual averaging, the diagonal estimate and relocation average over, or
+   * draw from, the chains of one sampler, so a split run tunes on fewer chains (each part is
+   * still a valid run of its own).
+   */
   readonly chainOffset?: number;
   /**
    * During warm-up, a chain whose proposals have all been rejected for this many consecutive
@@ -86,114 +97,12 @@ export interface SampleOptions extends SamplerOptions {
   readonly onProgress?: (progress: SampleProgress) => void;
   /** Cancels the run; `sample()` then rejects with a `SamplingAbortedError` and a checkpoint. */
   readonly signal?: AbortSignal;
-}
-
-const positiveInt = z.number().int().min(1);
-
-const preconditionerSchema = z.union([
-  z.enum(['identity', 'diagonal', 'jacobian']),
-  z.object({ type: z.enum(['identity', 'diagonal']) }).strict(),
-  z
-    .object({
-      type: z.literal('jacobian'),
-      damping: z.number().positive().finite().optional(),
-      maxDim: positiveInt.optional(),
-    })
-    .strict(),
-]);
-
-const samplerSchema = z.object({
-  target: z.custom<LatentTarget>(
-    (value) =>
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as { evaluate?: unknown }).evaluate === 'function',
-    { message: 'expected a target from base(), tempered(), pullback() or custom()' },
-  ),
-  chains: positiveInt,
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 53 - 1),
-  warmup: z.number().int().min(0).optional(),
-  kernel: z.enum(['mala', 'rwm']).optional(),
-  preconditioner: preconditionerSchema.optional(),
-  stepSize: z.number().positive().finite().optional(),
-  adaptStepSize: z.boolean().optional(),
-  targetAcceptance: z.number().gt(0).lt(1).optional(),
-  globalMoveProbability: z.number().min(0).lt(1).optional(),
-  initialZ: z
-    .custom<ArrayLike<number>>((value) => ArrayBuffer.isView(value) || Array.isArray(value), {
-      message: 'expected a Float32Array or number[] of shape [chains, d]',
-    })
-    .optional(),
-  chainOffset: z.number().int().min(0).optional(),
-  relocateStuckAfter: z.number().int().min(0).optional(),
-});
-
-const sampleSchema = samplerSchema.extend({
-  draws: positiveInt.optional(),
-  keepX: z.boolean().optional(),
-  onProgress: z.custom<(p: SampleProgress) => void>((v) => typeof v === 'function').optional(),
-  signal: z
-    .custom<AbortSignal>((v) => typeof v === 'object' && v !== null && 'aborted' in v, {
-      message: 'expected an AbortSignal',
-    })
-    .optional(),
-  resume: z.unknown().optional(),
-});
-
-const HINTS: Record<string, string> = {
-  target: 'Pass e.g. target: tempered({ beta: 1 }).',
-  chains: 'Pass a whole number of chains such as 4.',
-  seed: 'Pass an integer seed such as 42.',
-  warmup: 'Pass a whole number of warm-up iterations such as 500, or 0 for none.',
-  draws: 'Pass a whole number of draws per chain such as 1000.',
-  stepSize: 'Pass a positive step size, or leave it out to have one found.',
-  targetAcceptance: 'Pass a probability strictly between 0 and 1, such as 0.574.',
-  globalMoveProbability: 'Pass a probability in [0, 1), such as 0.1, or 0 for none.',
-  preconditioner: "Pass 'identity', 'diagonal' or 'jacobian'.",
-  kernel: "Pass 'mala' or 'rwm'.",
-  relocateStuckAfter:
-    'Pass a whole number of iterations such as 50, or 0 (the default) to never move chains.',
-};
-
-/** Parses options with the schema, turning every zod issue into one readable line. */
-function parse<T>(schema: z.ZodType<T>, where: string, options: unknown): T {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError(where, [
-      `options must be an object; received ${describeValue(options)}. ` +
-        'Pass e.g. { target: tempered({ beta: 1 }), chains: 4, seed: 1 }.',
-    ]);
-  }
-  const result = schema.safeParse(options);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => {
-    const path = issue.path.join('.');
-    const key = String(issue.path[0] ?? '');
-    const received = describeValue(
-      issue.path.reduce<unknown>(
-        (value, step) => (value as Record<PropertyKey, unknown> | undefined)?.[step],
-        options,
-      ),
-    );
-    const hint = HINTS[key] ?? '';
-    const message = issue.message.replace(/^Invalid input: /, '');
-    return `options.${path}: ${message}; received ${received}. ${hint}`.trim();
-  });
-  throw new InvalidArgumentError(where, issues);
-}
-
-/** Validates {@link SamplerOptions}. */
-export function parseSamplerOptions(where: string, options: unknown): SamplerOptions {
-  return parse(samplerSchema, where, options) as SamplerOptions;
-}
-
-/** Validates {@link SampleOptions} (and an opaque `resume` checkpoint). */
-export function parseSampleOptions(
-  where: string,
-  options: unknown,
-): SampleOptions & { resume?: unknown } {
-  return parse(sampleSchema, where, options) as SampleOptions & { resume?: unknown };
+  /**
+   * Continues a run from its checkpoint (`result.checkpoint` or `error.checkpoint`, after
+   * `JSON.parse` if stored), bit for bit, up to `draws` draws in all; pass the options of the
+   * saved run. The checkpoint is checked against these options and the flow's shape, but the
+   * target only by its `name`: two `pullback()` targets of different densities both named
+   * `pullback` are not told apart, so name each density (`pullback(f, { name })`).
+   */
+  readonly resume?: SamplerCheckpoint;
 }

@@ -134,7 +134,17 @@ function splitMix64(state: bigint): [bigint, bigint] {
 
 /**
  * State of stream `index` for a given seed. Streams of one seed are decorrelated by hashing the
- * pair through SplitMix64; the seed is an integer in [0, 2^53).
+ * pair through SplitMix64. Chain `k` of a sampler uses stream `chainOffset + k`.
+ *
+ * @param seed integer in [0, 2^53)
+ * @param index stream index, integer in [0, 2^53)
+ * @returns the four words of a xoshiro128** state, never all zero
+ * @throws InvalidArgumentError when seed or index is not an integer in [0, 2^53)
+ * @example
+ * ```ts
+ * const third = new RandomStream(streamState(42, 2)); // chain 2 of seed 42
+ * const u = third.uniform();
+ * ```
  */
 export function streamState(seed: number, index: number): RandomStreamState {
   for (const [name, value] of [

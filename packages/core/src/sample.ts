@@ -2,10 +2,13 @@
  * `sample()`: a whole run (warm-up, then draws), with progress, cancellation, and checkpoints
  * that resume bit for bit.
  */
-import { LatentLangevinError } from './errors.js';
+import type { SamplerCheckpoint } from './checkpoint.js';
+import { IncompatibleCheckpointError, LatentLangevinError } from './errors.js';
 import type { DifferentiableFlow } from './flow.js';
-import { type SampleOptions, parseSampleOptions } from './options.js';
-import { type PhaseCounters, Sampler, type SamplerCheckpoint, checkFlowShape } from './sampler.js';
+import { checkFlowShape } from './flow-shape.js';
+import type { SampleOptions } from './options.js';
+import { parseSampleOptions } from './parse-options.js';
+import { type PhaseCounters, Sampler } from './sampler.js';
 
 /** Draws and statistics of a run. Arrays are row-major with the shapes given. */
 export interface SampleResult {
@@ -30,8 +33,14 @@ export interface SampleResult {
   readonly stepSize: number;
   /** `[d]`: diagonal of the preconditioner (ones unless it is `diagonal`). */
   readonly diagonalMetric: Float64Array;
-  /** Counters of warm-up and sampling, over the whole run so far. */
+  /** Counters of warm-up and sampling, over the whole run so far, resumed parts included. */
   readonly counters: { readonly warmup: PhaseCounters; readonly sampling: PhaseCounters };
+  /**
+   * The part of `counters` spent by this call of `sample()`: the iterations that made this
+   * result's draws. Equal to `counters` unless the run was resumed; rates such as ESS per second
+   * divide by these.
+   */
+  readonly resultCounters: { readonly warmup: PhaseCounters; readonly sampling: PhaseCounters };
   /** State to pass as `resume` to continue the run. */
   readonly checkpoint: SamplerCheckpoint;
 }
@@ -64,8 +73,12 @@ export class SamplingAbortedError extends LatentLangevinError {
  * @param flow any `DifferentiableFlow`
  * @param options the target, chains, seed, lengths and kernel settings; `resume` takes a
  *   checkpoint of an earlier run with the same options, which then continues up to `draws`
+ *   (the target is compared by name only, see `SampleOptions.resume`)
  * @returns the draws `[chains, draws, d]` and statistics; see {@link summarize}
- * @throws InvalidArgumentError for bad options, SamplingAbortedError when cancelled
+ * @throws InvalidArgumentError for bad or unknown options; InvalidFlowError for a flow that
+ *   breaks its contract; IncompatibleCheckpointError for a `resume` that is malformed or of
+ *   other options; LatentLangevinError `NON_FINITE_INITIAL_STATE` or `FLOW_CALL_FAILED`;
+ *   SamplingAbortedError when cancelled
  * @example
  * ```ts
  * const run = await sample(couplingFlow2d(), {
@@ -80,21 +93,27 @@ export class SamplingAbortedError extends LatentLangevinError {
  */
 export async function sample(
   flow: DifferentiableFlow,
-  options: SampleOptions & { readonly resume?: SamplerCheckpoint },
+  options: SampleOptions,
 ): Promise<SampleResult> {
   const parsed = parseSampleOptions('sample()', options);
   checkFlowShape('sample()', flow);
   const signal = parsed.signal;
 
-  const sampler = await Sampler.create(flow, parsed, parsed.resume as SamplerCheckpoint);
+  const resume =
+    parsed.resume === undefined
+      ? undefined
+      : { checkpoint: parsed.resume, label: 'options.resume' };
+  const sampler = await Sampler.create(flow, parsed, 'sample()', resume);
+  // What the run had spent before this call: subtracted for the result's own counters.
+  const before = resume === undefined ? null : copyCounters(sampler.counters);
   const warmup = sampler.warmup;
   const totalDraws = parsed.draws ?? 1000;
   const drawOffset = Math.max(0, sampler.iteration - warmup);
   if (drawOffset > totalDraws) {
-    throw new LatentLangevinError(
-      'INCOMPATIBLE_CHECKPOINT',
-      `sample(): the checkpoint already holds ${drawOffset} draws per chain, more than ` +
-        `options.draws = ${totalDraws}. Pass draws >= ${drawOffset} to continue the run.`,
+    throw new IncompatibleCheckpointError(
+      'sample(): options.resume does not fit options.draws',
+      [`the checkpoint already holds ${drawOffset} draws per chain, more than ${totalDraws}.`],
+      `Pass draws >= ${drawOffset} to continue the run.`,
     );
   }
   const draws = totalDraws - drawOffset;
@@ -121,6 +140,8 @@ export async function sample(
     stepSize: sampler.stepSize,
     diagonalMetric: sampler.diagonalMetric,
     counters: sampler.counters,
+    resultCounters:
+      before === null ? copyCounters(sampler.counters) : subtractCounters(sampler.counters, before),
     checkpoint: sampler.checkpoint(),
   });
 
@@ -134,10 +155,15 @@ export async function sample(
     const info = await sampler.step();
     if (info.phase === 'sampling') {
       const t = sampler.iteration - warmup - 1 - drawOffset;
+      // Plain loops: a subarray view per chain would allocate on every draw.
+      const currentZ = sampler.z;
+      const currentX = sampler.x;
       for (let i = 0; i < n; i++) {
         const row = i * draws + t;
-        z.set(sampler.z.subarray(i * d, (i + 1) * d), row * d);
-        if (x !== null) x.set(sampler.x.subarray(i * size, (i + 1) * size), row * size);
+        for (let j = 0; j < d; j++) z[row * d + j] = currentZ[i * d + j];
+        if (x !== null) {
+          for (let a = 0; a < size; a++) x[row * size + a] = currentX[i * size + a];
+        }
         logPi[row] = sampler.logPi[i];
         logDet[row] = sampler.logDet[i];
         accepted[row] = info.accepted[i];
@@ -168,4 +194,48 @@ function compact<T extends Float32Array | Float64Array | Uint8Array>(
     out.set(array.subarray(i * draws * width, (i * draws + kept) * width), i * kept * width);
   }
   return out;
+}
+
+type Counters = { readonly warmup: PhaseCounters; readonly sampling: PhaseCounters };
+
+function copyPhase(p: PhaseCounters): PhaseCounters {
+  return {
+    localProposals: Uint32Array.from(p.localProposals),
+    localAccepted: Uint32Array.from(p.localAccepted),
+    globalProposals: Uint32Array.from(p.globalProposals),
+    globalAccepted: Uint32Array.from(p.globalAccepted),
+    divergences: Uint32Array.from(p.divergences),
+    relocations: Uint32Array.from(p.relocations),
+    gradientRows: p.gradientRows,
+    forwardRows: p.forwardRows,
+    flowRows: p.flowRows,
+    wallTimeMs: p.wallTimeMs,
+  };
+}
+
+function copyCounters(counters: Counters): Counters {
+  return { warmup: copyPhase(counters.warmup), sampling: copyPhase(counters.sampling) };
+}
+
+/** `now - before`, phase by phase and chain by chain. */
+function subtractCounters(now: Counters, before: Counters): Counters {
+  const phase = (a: PhaseCounters, b: PhaseCounters): PhaseCounters => {
+    const minus = (x: Uint32Array, y: Uint32Array) => x.map((v, i) => v - y[i]);
+    return {
+      localProposals: minus(a.localProposals, b.localProposals),
+      localAccepted: minus(a.localAccepted, b.localAccepted),
+      globalProposals: minus(a.globalProposals, b.globalProposals),
+      globalAccepted: minus(a.globalAccepted, b.globalAccepted),
+      divergences: minus(a.divergences, b.divergences),
+      relocations: minus(a.relocations, b.relocations),
+      gradientRows: a.gradientRows - b.gradientRows,
+      forwardRows: a.forwardRows - b.forwardRows,
+      flowRows: a.flowRows - b.flowRows,
+      wallTimeMs: a.wallTimeMs - b.wallTimeMs,
+    };
+  };
+  return {
+    warmup: phase(now.warmup, before.warmup),
+    sampling: phase(now.sampling, before.sampling),
+  };
 }

@@ -24,28 +24,31 @@ import {
   updateDualAveraging,
 } from './adaptation.js';
 import {
+  type CheckpointConfig,
+  CHECKPOINT_FORMAT,
+  type PreconditionerConfig,
+  type SamplerCheckpoint,
+  type SerialisedCounters,
+} from './checkpoint.js';
+import {
   InvalidArgumentError,
   InvalidFlowError,
   LatentLangevinError,
   describeValue,
 } from './errors.js';
 import { type DifferentiableFlow, dataSize } from './flow.js';
+import { checkFlowShape } from './flow-shape.js';
 import { choleskyInPlace, quadraticForm, solveLower, solveUpper } from './linalg.js';
 import {
   DEFAULT_JACOBIAN_MAX_DIM,
   type PreconditionerOption,
   type SamplerOptions,
-  parseSamplerOptions,
 } from './options.js';
-import { RandomStream, type RandomStreamState, streamState } from './random.js';
+import { parseCheckpoint } from './parse-checkpoint.js';
+import { parseSamplerOptions } from './parse-options.js';
+import { RandomStream, streamState } from './random.js';
+import { TargetScratch } from './target-scratch.js';
 import { type LatentTarget, type TargetBuffers, logStandardNormal } from './targets.js';
-
-/** The preconditioner after defaults are filled in. */
-export interface PreconditionerConfig {
-  readonly type: 'identity' | 'diagonal' | 'jacobian';
-  /** `lambda` of the jacobian preconditioner (unused otherwise). */
-  readonly damping: number;
-}
 
 /** Counts of one phase of a run, per chain where it says so. */
 export interface PhaseCounters {
@@ -61,10 +64,20 @@ export interface PhaseCounters {
   readonly divergences: Uint32Array;
   /** `[chains]`: times warm-up moved the chain to another chain's point after it was stuck. */
   readonly relocations: Uint32Array;
-  /** Latent rows pushed through the flow's vector-Jacobian product. */
+  /**
+   * Gradient evaluations: latent rows pushed through the flow's vector-Jacobian product, one
+   * per point at which a gradient of log pi was taken, whatever way the flow computes it. A
+   * Jacobian of `n` points (the `jacobian` preconditioner) counts as its `n * D` rows.
+   */
   gradientRows: number;
   /** Latent rows pushed through the flow's forward map alone. */
   forwardRows: number;
+  /**
+   * What the model itself evaluated, in rows: every forward row, plus every gradient row at its
+   * cost to the flow, 1 for an exact gradient and `2d + 1` forward rows for central
+   * differences (see `GradientKind`), so that flows with and without gradients compare.
+   */
+  flowRows: number;
   /** Wall time spent in this phase, in milliseconds. */
   wallTimeMs: number;
 }
@@ -84,62 +97,6 @@ export interface StepInfo {
   readonly divergences: number;
   /** Number of stuck chains moved to another chain's point (warm-up only). */
   readonly relocations: number;
-}
-
-/** Format tag of checkpoints, bumped when their layout changes. */
-export const CHECKPOINT_FORMAT = 'latent-langevin/checkpoint@2';
-
-/**
- * A sampler's complete state as plain JSON-compatible data: restoring it continues the run
- * bit for bit. Float arrays are stored as number arrays, which round-trip exactly through JSON.
- */
-export interface SamplerCheckpoint {
-  readonly format: typeof CHECKPOINT_FORMAT;
-  readonly config: {
-    readonly chains: number;
-    readonly latentDim: number;
-    readonly dataSize: number;
-    readonly target: string;
-    readonly kernel: 'mala' | 'rwm';
-    readonly preconditioner: PreconditionerConfig;
-    readonly warmup: number;
-    readonly seed: number;
-    readonly chainOffset: number;
-    readonly adaptStepSize: boolean;
-    readonly targetAcceptance: number;
-    readonly globalMoveProbability: number;
-    readonly relocateStuckAfter: number;
-  };
-  readonly iteration: number;
-  readonly stepSize: number;
-  readonly dualAveraging: DualAveragingState;
-  readonly variance: { count: number; mean: number[]; m2: number[] } | null;
-  readonly metric: number[] | null;
-  readonly state: {
-    readonly z: number[];
-    readonly logPi: number[];
-    readonly grad: number[];
-    readonly x: number[];
-    readonly logDet: number[];
-    readonly cholesky: number[] | null;
-    readonly logDetA: number[] | null;
-    /** Consecutive iterations, per chain, in which the chain did not move. */
-    readonly rejectionStreak: number[];
-  };
-  readonly random: RandomStreamState[];
-  readonly counters: { warmup: SerialisedCounters; sampling: SerialisedCounters };
-}
-
-interface SerialisedCounters {
-  localProposals: number[];
-  localAccepted: number[];
-  globalProposals: number[];
-  globalAccepted: number[];
-  divergences: number[];
-  relocations: number[];
-  gradientRows: number;
-  forwardRows: number;
-  wallTimeMs: number;
 }
 
 /** Buffers describing one point per chain: the current state or a proposal. */
@@ -168,19 +125,26 @@ function newCounters(chains: number): PhaseCounters {
     relocations: new Uint32Array(chains),
     gradientRows: 0,
     forwardRows: 0,
+    flowRows: 0,
     wallTimeMs: 0,
   };
 }
 
-function newPoints(n: number, d: number, size: number, jacobian: boolean): PointBuffers {
+function newPoints(
+  n: number,
+  d: number,
+  size: number,
+  jacobian: boolean,
+  scratch: TargetScratch,
+): PointBuffers {
   const logPi = new Float64Array(n);
   const grad = new Float64Array(n * d);
   return {
     z: new Float32Array(n * d),
     logPi,
     grad,
-    withGradient: { logPi, grad },
-    withoutGradient: { logPi, grad: null },
+    withGradient: { logPi, grad, scratch },
+    withoutGradient: { logPi, grad: null, scratch },
     x: new Float32Array(n * size),
     logDet: new Float32Array(n),
     cholesky: jacobian ? new Float64Array(n * d * d) : null,
@@ -191,18 +155,34 @@ function newPoints(n: number, d: number, size: number, jacobian: boolean): Point
 function normalisePreconditioner(
   option: PreconditionerOption | undefined,
   d: number,
+  where: string,
 ): PreconditionerConfig {
   const spec = typeof option === 'string' ? { type: option } : (option ?? { type: 'identity' });
   if (spec.type !== 'jacobian') return { type: spec.type, damping: 0 };
   const maxDim = ('maxDim' in spec ? spec.maxDim : undefined) ?? DEFAULT_JACOBIAN_MAX_DIM;
   if (d > maxDim) {
-    throw new InvalidArgumentError('init()', [
+    throw new InvalidArgumentError(where, [
       `options.preconditioner: 'jacobian' needs the full d x d Jacobian at every proposal, and ` +
         `d = ${d} is above the limit of ${maxDim}. Use 'diagonal', or pass ` +
         `{ type: 'jacobian', maxDim: ${d} } to accept the cost (${d} gradient rows a chain).`,
     ]);
   }
   return { type: 'jacobian', damping: ('damping' in spec ? spec.damping : undefined) ?? 1e-3 };
+}
+
+/** Where a target evaluation happened, for messages. */
+type Stage = 'initial points' | 'step-size search' | 'iteration';
+
+/**
+ * Forward rows that one point of the flow's `vjp` and of its `jacobian` cost: an exact gradient
+ * counts as one row a point and a Jacobian as `d`; central differences evaluate `2d + 1` rows a
+ * point for either (the finite-difference adapter's scheme, DESIGN.md section 6).
+ */
+function gradientCost(flow: DifferentiableFlow): { vjp: number; jacobian: number } {
+  const d = flow.latentDim;
+  return flow.gradient === 'finite-difference'
+    ? { vjp: 2 * d + 1, jacobian: 2 * d + 1 }
+    : { vjp: 1, jacobian: d };
 }
 
 /**
@@ -227,6 +207,10 @@ export class Sampler {
   /** Counters of the warm-up and of the sampling phase. */
   readonly counters: { readonly warmup: PhaseCounters; readonly sampling: PhaseCounters };
 
+  /** The public function that made this sampler, named in its errors. */
+  private readonly where: string;
+  /** Forward rows a gradient point costs the flow, for `flowRows`. */
+  private readonly cost: { vjp: number; jacobian: number };
   private current: PointBuffers;
   private proposal: PointBuffers;
   private readonly streams: RandomStream[];
@@ -238,7 +222,9 @@ export class Sampler {
   private readonly metric: Float64Array | null; // [d] diagonal of M
   private readonly rejectionStreak: Uint32Array; // [n]
 
-  // Scratch buffers of the hot loop, allocated once.
+  // Scratch buffers of the hot loop, allocated once. The target's scratch is this sampler's own,
+  // so that samplers sharing a target never share its cotangents.
+  private readonly scratch = new TargetScratch();
   private readonly isGlobal: Uint8Array;
   private readonly forwardLogQ: Float64Array;
   private readonly acceptedView: Uint8Array;
@@ -248,7 +234,9 @@ export class Sampler {
   private jacobianRows: Float32Array | null = null;
   private jacobianCotangent: Float32Array | null = null;
 
-  private constructor(flow: DifferentiableFlow, options: Required<ResolvedOptions>) {
+  private constructor(flow: DifferentiableFlow, options: Required<ResolvedOptions>, where: string) {
+    this.where = where;
+    this.cost = gradientCost(flow);
     this.flow = flow;
     this.target = options.target;
     this.chains = options.chains;
@@ -267,8 +255,8 @@ export class Sampler {
     const n = this.chains;
     const d = this.latentDim;
     const jacobian = this.preconditioner.type === 'jacobian';
-    this.current = newPoints(n, d, this.dataSize, jacobian);
-    this.proposal = newPoints(n, d, this.dataSize, jacobian);
+    this.current = newPoints(n, d, this.dataSize, jacobian, this.scratch);
+    this.proposal = newPoints(n, d, this.dataSize, jacobian, this.scratch);
     this.streams = [];
     for (let k = 0; k < n; k++) {
       this.streams.push(new RandomStream(streamState(this.seed, this.chainOffset + k)));
@@ -329,16 +317,21 @@ export class Sampler {
       : Float64Array.from(this.metric);
   }
 
-  /** @internal Builds a sampler; use {@link init} or {@link restore}. */
+  /**
+   * @internal Builds a sampler; use {@link init} or {@link restore}. `where` is the public
+   * function called (`init()`, `restore()` or `sample()`), named in every error; `resume` is a
+   * checkpoint to continue, not yet validated, named `label` in messages.
+   */
   static async create(
     flow: DifferentiableFlow,
     options: SamplerOptions,
-    checkpoint?: SamplerCheckpoint,
+    where: string,
+    resume?: { readonly checkpoint: unknown; readonly label: string },
   ): Promise<Sampler> {
-    const resolved = resolveOptions(flow, options);
-    const sampler = new Sampler(flow, resolved);
-    if (checkpoint !== undefined) {
-      sampler.load(checkpoint);
+    const resolved = resolveOptions(flow, options, where);
+    const sampler = new Sampler(flow, resolved, where);
+    if (resume !== undefined) {
+      sampler.load(parseCheckpoint(where, resume.label, resume.checkpoint, sampler.config()));
       return sampler;
     }
     await sampler.initialise(options.initialZ);
@@ -353,7 +346,19 @@ export class Sampler {
 
   /**
    * Advances every chain by one iteration: one batched proposal, one batched target evaluation,
-   * one accept/reject per chain; during warm-up it also adapts.
+   * one accept/reject per chain; during warm-up it also adapts. Call it once at a time: a second
+   * call before the first has resolved would interleave two iterations.
+   *
+   * @returns what the iteration did; its `accepted` view is overwritten by the next call
+   * @throws LatentLangevinError `FLOW_CALL_FAILED` when the flow or the target throws (the
+   *   cause chained), InvalidFlowError when the flow returns arrays of the wrong length, and
+   *   InvalidArgumentError when the target's log-density returns results of the wrong shape
+   * @example
+   * ```ts
+   * const sampler = await init(flow, { target: tempered({ beta: 1 }), chains: 8, seed: 3 });
+   * while (sampler.phase === 'warmup') await sampler.step();
+   * const { acceptance } = await sampler.step();
+   * ```
    */
   async step(): Promise<StepInfo> {
     const started = performance.now();
@@ -363,7 +368,7 @@ export class Sampler {
     const h = this.stepSizeValue;
 
     this.propose(h, this.globalMoveProbability);
-    await this.evaluate(this.proposal, counters, this.kernel === 'mala');
+    await this.evaluate(this.proposal, counters, this.kernel === 'mala', 'iteration');
 
     let acceptanceSum = 0;
     let localCount = 0;
@@ -410,7 +415,18 @@ export class Sampler {
     };
   }
 
-  /** The sampler's complete state as JSON-compatible data; see {@link restore}. */
+  /**
+   * The sampler's complete state as JSON-compatible data, a copy; {@link restore} (or
+   * `sample()` with `resume`) continues from it bit for bit.
+   *
+   * @returns a {@link SamplerCheckpoint}; it survives `JSON.stringify` and `JSON.parse` exactly
+   * @throws nothing
+   * @example
+   * ```ts
+   * const saved = JSON.stringify(sampler.checkpoint());
+   * const again = await restore(flow, JSON.parse(saved), options);
+   * ```
+   */
   checkpoint(): SamplerCheckpoint {
     const c = this.current;
     const serialiseCounters = (p: PhaseCounters): SerialisedCounters => ({
@@ -422,6 +438,7 @@ export class Sampler {
       relocations: Array.from(p.relocations),
       gradientRows: p.gradientRows,
       forwardRows: p.forwardRows,
+      flowRows: p.flowRows,
       wallTimeMs: p.wallTimeMs,
     });
     return {
@@ -457,7 +474,7 @@ export class Sampler {
     };
   }
 
-  private config(): SamplerCheckpoint['config'] {
+  private config(): CheckpointConfig {
     return {
       chains: this.chains,
       latentDim: this.latentDim,
@@ -475,28 +492,8 @@ export class Sampler {
     };
   }
 
+  /** Reads a validated checkpoint of a run configured like this sampler. */
   private load(checkpoint: SamplerCheckpoint): void {
-    const problems: string[] = [];
-    if (checkpoint?.format !== CHECKPOINT_FORMAT) {
-      problems.push(
-        `format is ${describeValue(checkpoint?.format)}; expected "${CHECKPOINT_FORMAT}".`,
-      );
-    } else {
-      const mine = this.config();
-      for (const key of Object.keys(mine) as (keyof typeof mine)[]) {
-        const saved = JSON.stringify(checkpoint.config[key]);
-        const now = JSON.stringify(mine[key]);
-        if (saved !== now) problems.push(`${key} was ${saved} in the saved run and is now ${now}.`);
-      }
-    }
-    if (problems.length > 0) {
-      throw new LatentLangevinError(
-        'INCOMPATIBLE_CHECKPOINT',
-        `restore(): the checkpoint does not match these options:${problems
-          .map((p) => `\n  - ${p}`)
-          .join('')}\nPass the options of the saved run (a checkpoint continues one run).`,
-      );
-    }
     const c = this.current;
     const s = checkpoint.state;
     c.z.set(s.z);
@@ -528,6 +525,7 @@ export class Sampler {
       mine.relocations.set(saved.relocations);
       mine.gradientRows = saved.gradientRows;
       mine.forwardRows = saved.forwardRows;
+      mine.flowRows = saved.flowRows;
       mine.wallTimeMs = saved.wallTimeMs;
     }
   }
@@ -541,18 +539,18 @@ export class Sampler {
 
     if (initialZ !== undefined) {
       if (initialZ.length !== n * d) {
-        throw new InvalidArgumentError('init()', [
+        throw new InvalidArgumentError(this.where, [
           `options.initialZ has length ${initialZ.length}; expected chains * d = ${n} * ${d} = ` +
             `${n * d}, one row of z per chain. Pass a [chains, d] array, or leave it out.`,
         ]);
       }
       for (let k = 0; k < n * d; k++) c.z[k] = initialZ[k];
-      await this.evaluate(c, counters, this.kernel === 'mala');
+      await this.evaluate(c, counters, this.kernel === 'mala', 'initial points');
       const bad = this.nonFiniteRows(c);
       if (bad.length > 0) {
         throw new LatentLangevinError(
           'NON_FINITE_INITIAL_STATE',
-          `init(): log pi or its gradient is not finite at the initial point of chain(s) ` +
+          `${this.where}: log pi or its gradient is not finite at the initial point of chain(s) ` +
             `[${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ', ...' : ''}] ` +
             'of options.initialZ. ' +
             'Start those chains inside the support of the target, or leave initialZ out to ' +
@@ -564,17 +562,18 @@ export class Sampler {
 
     const withGradient = this.kernel === 'mala';
     for (let i = 0; i < n; i++) this.drawStandardNormal(i, c.z, i * d);
-    await this.evaluate(c, counters, withGradient);
+    await this.evaluate(c, counters, withGradient, 'initial points');
     let bad = this.nonFiniteRows(c);
     for (let attempt = 1; attempt < MAX_INITIAL_ATTEMPTS && bad.length > 0; attempt++) {
       for (const i of bad) this.drawStandardNormal(i, c.z, i * d);
-      await this.evaluate(c, counters, withGradient);
+      await this.evaluate(c, counters, withGradient, 'initial points');
       bad = this.nonFiniteRows(c);
     }
     if (bad.length > 0) {
       throw new LatentLangevinError(
         'NON_FINITE_INITIAL_STATE',
-        `init(): log pi or its gradient was not finite at ${MAX_INITIAL_ATTEMPTS} starting ` +
+        `${this.where}: log pi or its gradient was not finite at ${MAX_INITIAL_ATTEMPTS} ` +
+          'starting ' +
           `points drawn from the base density for chain(s) [${bad.slice(0, 10).join(', ')}]. ` +
           'Check that the target is finite somewhere near the origin, or pass options.initialZ.',
       );
@@ -601,7 +600,7 @@ export class Sampler {
     const counters = this.counters.warmup;
     const trial = async (h: number): Promise<number> => {
       this.propose(h, 0);
-      await this.evaluate(this.proposal, counters, this.kernel === 'mala');
+      await this.evaluate(this.proposal, counters, this.kernel === 'mala', 'step-size search');
       let sum = 0;
       for (let i = 0; i < this.chains; i++) {
         const logAccept = this.logAcceptance(i, h);
@@ -725,11 +724,24 @@ export class Sampler {
     return Number.isNaN(result) ? Number.NaN : result;
   }
 
+  /** The function and moment a target evaluation belongs to, for error messages. */
+  private describeStage(stage: Stage): { where: string; when: string } {
+    if (stage === 'initial points') return { where: this.where, when: 'at the initial points' };
+    if (stage === 'step-size search') {
+      return { where: this.where, when: 'in the initial step-size search' };
+    }
+    return {
+      where: this.where === 'sample()' ? 'sample()' : 'step()',
+      when: `in iteration ${this.iterationValue + 1} (${this.phase})`,
+    };
+  }
+
   /** Evaluates the target (and the jacobian preconditioner) at the rows of `points.z`. */
   private async evaluate(
     points: PointBuffers,
     counters: PhaseCounters,
     withGradient: boolean,
+    stage: Stage,
   ): Promise<void> {
     const n = this.chains;
     const out = withGradient ? points.withGradient : points.withoutGradient;
@@ -737,55 +749,95 @@ export class Sampler {
     try {
       outputs = await this.target.evaluate(this.flow, points.z, n, out);
     } catch (error) {
+      const { where, when } = this.describeStage(stage);
+      if (error instanceof InvalidFlowError) {
+        const context = `${where}, ${when}, target ${this.target.name}`;
+        throw new InvalidFlowError(context, error.problems, { cause: error });
+      }
       if (error instanceof LatentLangevinError) throw error;
       throw new LatentLangevinError(
         'FLOW_CALL_FAILED',
-        `step(): evaluating target ${this.target.name} on ${n} chains failed at iteration ` +
-          `${this.iterationValue}: ${(error as Error)?.message ?? String(error)}`,
+        `${where}: evaluating target ${this.target.name} on ${n} chains failed ${when}: ` +
+          `${(error as Error)?.message ?? String(error)}`,
         { cause: error },
       );
     }
     if (outputs.x.length !== n * this.dataSize || outputs.logDet.length !== n) {
-      throw new InvalidFlowError('step()', [
-        `a batch of ${n} rows returned x of length ${outputs.x.length} and logDet of length ` +
-          `${outputs.logDet.length}; expected ${n * this.dataSize} and ${n}.`,
+      const { where, when } = this.describeStage(stage);
+      throw new InvalidFlowError(`${where}, ${when}`, [
+        `target ${this.target.name} returned x of length ${outputs.x.length} and logDet of ` +
+          `length ${outputs.logDet.length} for a batch of ${n} rows; expected ` +
+          `${n * this.dataSize} and ${n}.`,
       ]);
     }
     counters.gradientRows += outputs.gradientRows;
     counters.forwardRows += outputs.forwardRows;
+    counters.flowRows += outputs.forwardRows + outputs.gradientRows * this.cost.vjp;
     points.x.set(outputs.x);
     points.logDet.set(outputs.logDet);
     if (!withGradient) points.grad.fill(0);
     if (points.cholesky !== null && points.logDetA !== null) {
-      await this.evaluateMetric(points, counters);
+      await this.evaluateMetric(points, counters, stage);
     }
   }
 
   /** `A(z) = J^T J + lambda I` and its Cholesky factor at every row of `points.z`. */
-  private async evaluateMetric(points: PointBuffers, counters: PhaseCounters): Promise<void> {
+  private async evaluateMetric(
+    points: PointBuffers,
+    counters: PhaseCounters,
+    stage: Stage,
+  ): Promise<void> {
     const n = this.chains;
     const d = this.latentDim;
     const size = this.dataSize;
     const cholesky = points.cholesky as Float64Array;
     const logDetA = points.logDetA as Float64Array;
+    const method = this.flow.jacobian !== undefined ? 'jacobian' : 'vjp';
     let jacobian: Float32Array;
-    if (this.flow.jacobian !== undefined) {
-      jacobian = (await this.flow.jacobian(points.z, n)).jacobian;
-      counters.gradientRows += n * d;
-    } else {
-      // Row a of J_i is the VJP with cotangent e_a: one batch of n * D rows.
-      if (this.jacobianRows === null || this.jacobianCotangent === null) {
-        this.jacobianRows = new Float32Array(n * size * d);
-        this.jacobianCotangent = new Float32Array(n * size * size);
-        for (let r = 0; r < n * size; r++) this.jacobianCotangent[r * size + (r % size)] = 1;
+    try {
+      if (this.flow.jacobian !== undefined) {
+        jacobian = (await this.flow.jacobian(points.z, n))?.jacobian;
+        counters.gradientRows += n * d;
+        counters.flowRows += n * this.cost.jacobian;
+      } else {
+        // Row a of J_i is the VJP with cotangent e_a: one batch of n * D rows.
+        if (this.jacobianRows === null || this.jacobianCotangent === null) {
+          this.jacobianRows = new Float32Array(n * size * d);
+          this.jacobianCotangent = new Float32Array(n * size * size);
+          for (let r = 0; r < n * size; r++) this.jacobianCotangent[r * size + (r % size)] = 1;
+        }
+        const rows = this.jacobianRows;
+        for (let i = 0; i < n; i++) {
+          for (let a = 0; a < size; a++) {
+            const offset = (i * size + a) * d;
+            for (let j = 0; j < d; j++) rows[offset + j] = points.z[i * d + j];
+          }
+        }
+        jacobian = (await this.flow.vjp(rows, n * size, { x: this.jacobianCotangent }))?.z;
+        counters.gradientRows += n * size;
+        counters.flowRows += n * size * this.cost.vjp;
       }
-      for (let i = 0; i < n; i++) {
-        const row = points.z.subarray(i * d, (i + 1) * d);
-        for (let a = 0; a < size; a++) this.jacobianRows.set(row, (i * size + a) * d);
-      }
-      jacobian = (await this.flow.vjp(this.jacobianRows, n * size, { x: this.jacobianCotangent }))
-        .z;
-      counters.gradientRows += n * size;
+    } catch (error) {
+      const { where, when } = this.describeStage(stage);
+      throw new LatentLangevinError(
+        'FLOW_CALL_FAILED',
+        `${where}: the Jacobian of the flow at ${n} chains (jacobian preconditioner) failed ` +
+          `${when}: ${(error as Error)?.message ?? String(error)}`,
+        { cause: error },
+      );
+    }
+    if (jacobian?.length !== n * size * d) {
+      const { where, when } = this.describeStage(stage);
+      const got = jacobian === undefined ? 'no array' : `length ${jacobian.length}`;
+      const call =
+        method === 'jacobian'
+          ? `jacobian(z, ${n}) returned jacobian`
+          : `vjp(z, ${n * size}, cotangent) returned z`;
+      throw new InvalidFlowError(`${where}, ${when}`, [
+        `${call} of ${got} for the jacobian preconditioner; expected n * D * d = ` +
+          `${n} * ${size} * ${d} = ${n * size * d}. Return one [D, d] Jacobian per input row; ` +
+          'checkFlow(flow) lists every problem.',
+      ]);
     }
     const lambda = this.preconditioner.damping;
     for (let i = 0; i < n; i++) {
@@ -901,11 +953,15 @@ interface ResolvedOptions {
   relocateStuckAfter: number;
 }
 
-function resolveOptions(flow: DifferentiableFlow, options: SamplerOptions): ResolvedOptions {
+function resolveOptions(
+  flow: DifferentiableFlow,
+  options: SamplerOptions,
+  where: string,
+): ResolvedOptions {
   const kernel = options.kernel ?? 'mala';
-  const preconditioner = normalisePreconditioner(options.preconditioner, flow.latentDim);
+  const preconditioner = normalisePreconditioner(options.preconditioner, flow.latentDim, where);
   if (kernel === 'rwm' && preconditioner.type === 'jacobian') {
-    throw new InvalidArgumentError('init()', [
+    throw new InvalidArgumentError(where, [
       "options.preconditioner: 'jacobian' is position dependent and would make the random-walk " +
         "proposal asymmetric; received kernel 'rwm'. Use 'identity' or 'diagonal' with 'rwm'.",
     ]);
@@ -930,9 +986,11 @@ function resolveOptions(flow: DifferentiableFlow, options: SamplerOptions): Reso
  * starting step size, and evaluates the target there. Call `step()` once per iteration.
  *
  * @param flow the flow, from an adapter or an analytic flow
- * @param options see {@link SamplerOptions}
- * @throws InvalidArgumentError for bad options; LatentLangevinError `NON_FINITE_INITIAL_STATE`
- *   when log pi is not finite at the initial points
+ * @param options see {@link SamplerOptions}; the options of `sample()` alone (`draws`, `keepX`,
+ *   `onProgress`, `signal`, `resume`) are refused
+ * @throws InvalidArgumentError for bad or unknown options; InvalidFlowError for a flow that
+ *   breaks its contract; LatentLangevinError `NON_FINITE_INITIAL_STATE` when log pi is not
+ *   finite at the initial points, `FLOW_CALL_FAILED` when the flow throws
  * @example
  * ```ts
  * const sampler = await init(flow, { target: tempered({ beta: 1 }), chains: 8, seed: 3 });
@@ -942,14 +1000,20 @@ function resolveOptions(flow: DifferentiableFlow, options: SamplerOptions): Reso
 export async function init(flow: DifferentiableFlow, options: SamplerOptions): Promise<Sampler> {
   const parsed = parseSamplerOptions('init()', options);
   checkFlowShape('init()', flow);
-  return Sampler.create(flow, parsed);
+  return Sampler.create(flow, parsed, 'init()');
 }
 
 /**
  * Restores a sampler from a checkpoint; with the options of the saved run it continues the run
- * exactly as if it had never stopped.
+ * exactly as if it had never stopped. The target is compared by its `name` only (see
+ * `SampleOptions.resume`).
  *
- * @throws LatentLangevinError `INCOMPATIBLE_CHECKPOINT` when the options differ from the run's
+ * @param flow the flow of the saved run
+ * @param checkpoint from `sampler.checkpoint()`, after `JSON.parse` if stored
+ * @param options the options of the saved run
+ * @throws InvalidArgumentError for bad options; IncompatibleCheckpointError (code
+ *   `INCOMPATIBLE_CHECKPOINT`) when the checkpoint is malformed or the options differ from the
+ *   run's
  * @example
  * ```ts
  * const saved = JSON.stringify(sampler.checkpoint());
@@ -969,38 +1033,5 @@ export async function restore(
         `${describeValue(checkpoint)}. Pass the saved checkpoint (after JSON.parse if stored).`,
     ]);
   }
-  return Sampler.create(flow, parsed, checkpoint);
-}
-
-/** Structural problems of a flow (missing methods, inconsistent shape), one line each. */
-export function flowShapeProblems(flow: DifferentiableFlow): string[] {
-  if (typeof flow !== 'object' || flow === null) {
-    return [
-      `flow must be an object implementing DifferentiableFlow; received ${describeValue(flow)}.`,
-    ];
-  }
-  const problems: string[] = [];
-  if (!Number.isInteger(flow.latentDim) || flow.latentDim < 1) {
-    problems.push(`latentDim is ${describeValue(flow.latentDim)}; expected an integer >= 1.`);
-  }
-  if (!Array.isArray(flow.dataShape) || !flow.dataShape.every((e) => Number.isInteger(e))) {
-    problems.push(`dataShape is ${describeValue(flow.dataShape)}; expected an array of integers.`);
-  } else if (dataSize(flow.dataShape) !== flow.latentDim) {
-    problems.push(
-      `dataShape [${flow.dataShape.join(', ')}] has ${dataSize(flow.dataShape)} values; ` +
-        `expected latentDim = ${flow.latentDim} (a flow is a bijection).`,
-    );
-  }
-  for (const method of ['forward', 'vjp', 'dispose'] as const) {
-    if (typeof flow[method] !== 'function') {
-      problems.push(`${method} is ${describeValue(flow[method])}; expected a method.`);
-    }
-  }
-  return problems;
-}
-
-/** Cheap structural check of a flow at the boundary; `checkFlow()` probes it for real. */
-export function checkFlowShape(where: string, flow: DifferentiableFlow): void {
-  const problems = flowShapeProblems(flow);
-  if (problems.length > 0) throw new InvalidFlowError(where, problems);
+  return Sampler.create(flow, parsed, 'restore()', { checkpoint, label: 'checkpoint' });
 }

@@ -39,11 +39,22 @@ export interface RunSummary {
   readonly essBulkMin: number;
   /** Smallest tail ESS over the latent coordinates and log pi. */
   readonly essTailMin: number;
-  /** `essBulkMin` per second of sampling-phase wall time. */
+  /**
+   * `essBulkMin` per second of the sampling-phase wall time that made these draws (the result's
+   * `resultCounters`, so a resumed result is not divided by the time of earlier parts).
+   */
   readonly essPerSecond: number;
-  /** `essBulkMin` per gradient row of the sampling phase (NaN for gradient-free kernels). */
+  /**
+   * `essBulkMin` per gradient evaluation of the sampling phase that made these draws: per
+   * latent row pushed through the flow's vector-Jacobian product, however the flow computes it
+   * (`PhaseCounters.gradientRows`). It compares algorithms; NaN for gradient-free kernels.
+   */
   readonly essPerGradient: number;
-  /** `essBulkMin` per flow row (gradient and forward-only) of the sampling phase. */
+  /**
+   * `essBulkMin` per flow row of the sampling phase that made these draws: per row the model
+   * itself evaluated (`PhaseCounters.flowRows`), a finite-difference gradient counting its
+   * `2d + 1` forward rows. It compares costs, across flows with and without gradients.
+   */
   readonly essPerFlowEvaluation: number;
   readonly wallTimeMs: { readonly warmup: number; readonly sampling: number };
   /** One entry per latent coordinate, then one for log pi. */
@@ -97,8 +108,9 @@ function format(value: number, digits = 3): string {
 /**
  * Diagnostics of a run: acceptance, divergences, rank-normalised split R-hat and bulk and tail
  * ESS per latent coordinate and for log pi (Vehtari et al. 2021), and ESS per second and per
- * gradient evaluation. Counters cover the whole run, resumed parts included; draw statistics
- * cover the draws of this result.
+ * gradient evaluation and flow row. Acceptance, divergences and relocations cover the whole run,
+ * resumed parts included; draw statistics and the ESS rates cover the draws of this result and
+ * the iterations that made them (`run.resultCounters`).
  *
  * @param run a result of `sample()`
  * @param options.maxRows largest number of latent coordinates listed in `text`; default 12
@@ -110,6 +122,7 @@ function format(value: number, digits = 3): string {
  */
 export function summarize(run: SampleResult, options: { maxRows?: number } = {}): RunSummary {
   const { chains, draws, latentDim: d, counters } = run;
+  const own = run.resultCounters.sampling;
   const quantities: QuantitySummary[] = [];
   for (let j = 0; j < d; j++) quantities.push(quantity(`z[${j}]`, run.z, chains, draws, d, j));
   quantities.push(quantity('logPi', run.logPi, chains, draws, 1, 0));
@@ -140,9 +153,9 @@ export function summarize(run: SampleResult, options: { maxRows?: number } = {})
     rhatMax,
     essBulkMin,
     essTailMin,
-    essPerSecond: essBulkMin / (s.wallTimeMs / 1000),
-    essPerGradient: s.gradientRows > 0 ? essBulkMin / s.gradientRows : Number.NaN,
-    essPerFlowEvaluation: essBulkMin / (s.gradientRows + s.forwardRows),
+    essPerSecond: essBulkMin / (own.wallTimeMs / 1000),
+    essPerGradient: own.gradientRows > 0 ? essBulkMin / own.gradientRows : Number.NaN,
+    essPerFlowEvaluation: essBulkMin / own.flowRows,
     wallTimeMs: { warmup: counters.warmup.wallTimeMs, sampling: s.wallTimeMs },
     quantities,
   };
@@ -174,7 +187,8 @@ function summaryText(summary: Omit<RunSummary, 'text'>, maxRows: number): string
     `R-hat max ${format(summary.rhatMax)}, bulk ESS min ${format(summary.essBulkMin, 0)}, ` +
       `tail ESS min ${format(summary.essTailMin, 0)}`,
     `ESS per second ${format(summary.essPerSecond, 1)}, per gradient evaluation ` +
-      `${format(summary.essPerGradient, 4)}`,
+      `${format(summary.essPerGradient, 4)}, ` +
+      `per flow row ${format(summary.essPerFlowEvaluation, 4)}`,
     '',
   );
   const header = ['', 'mean', 'sd', '5%', '50%', '95%', 'R-hat', 'ESS bulk', 'ESS tail'];

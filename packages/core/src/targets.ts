@@ -5,9 +5,10 @@
  *
  * so that its gradient costs one vector-Jacobian product of the flow.
  */
-import { InvalidArgumentError, describeValue } from './errors.js';
-import type { DifferentiableFlow, FlowOutputs } from './flow.js';
+import { InvalidArgumentError, InvalidFlowError, describeValue } from './errors.js';
+import type { DifferentiableFlow } from './flow.js';
 import { dataSize } from './flow.js';
+import { type TargetScratch, scratchFloat32, scratchFloat64 } from './target-scratch.js';
 
 /** Buffers a target writes into; they belong to the caller and are reused between calls. */
 export interface TargetBuffers {
@@ -15,6 +16,12 @@ export interface TargetBuffers {
   readonly logPi: Float64Array;
   /** `[n, d]`, float64: grad log pi at each row; null when no gradient is wanted. */
   readonly grad: Float64Array | null;
+  /**
+   * Where the target keeps the cotangents and perturbed rows it builds, reused between calls.
+   * Give each caller (each sampler) its own, never one shared by evaluations that may run at
+   * the same time; without one, the target allocates them afresh for this call.
+   */
+  readonly scratch?: TargetScratch;
 }
 
 /** What a target evaluation returns besides the buffers: the flow outputs at the same rows. */
@@ -31,11 +38,15 @@ export interface TargetOutputs {
 
 /** An unnormalised latent log-density that the sampler can evaluate in batches. */
 export interface LatentTarget {
-  /** Short description, e.g. `tempered(beta=0.5)`. */
+  /**
+   * Short description, e.g. `tempered(beta=0.5)`. Checkpoints record it and a resumed run must
+   * have the same, so targets that differ should be named apart.
+   */
   readonly name: string;
   /**
    * Evaluates log pi (and its gradient when `out.grad` is not null) at the `n` rows of `z`.
-   * Non-finite values are written as they come; the sampler treats them as divergences.
+   * Non-finite values are written as they come; the sampler treats them as divergences. The
+   * target keeps no state between calls: anything it reuses lives in `out.scratch`.
    */
   evaluate(
     flow: DifferentiableFlow,
@@ -47,27 +58,89 @@ export interface LatentTarget {
 
 const HALF_LOG_TWO_PI = 0.5 * Math.log(2 * Math.PI);
 
-/** log N(z; 0, I) of row `i` of `z` (`[n, d]`), in float64. */
+/**
+ * log N(z; 0, I) of row `i` of `z`, in float64.
+ *
+ * @param z `[n, d]` row-major
+ * @param i row, an integer in [0, n)
+ * @param d latent dimension, an integer >= 1
+ * @returns `-|z_i|^2 / 2 - d log(2 pi) / 2`
+ * @example
+ * ```ts
+ * const z = new Float32Array([0, 0, 1, 2]); // two rows of d = 2
+ * const second = logStandardNormal(z, 1, 2); // -2.5 - log(2 pi)
+ * ```
+ */
 export function logStandardNormal(z: ArrayLike<number>, i: number, d: number): number {
   let sum = 0;
   for (let j = i * d; j < (i + 1) * d; j++) sum += z[j] * z[j];
   return -0.5 * sum - d * HALF_LOG_TWO_PI;
 }
 
-/** Cotangent arrays filled with one constant, cached by batch size so the hot loop reuses them. */
-class ConstantCotangent {
-  private cache = new Map<number, Float32Array>();
+/** `[length]` float32 of `slot`, every entry `value`, filled anew on every call. */
+function constantCotangent(
+  scratch: TargetScratch | undefined,
+  slot: string,
+  length: number,
+  value: number,
+): Float32Array {
+  return scratchFloat32(scratch, slot, length).fill(value);
+}
 
-  constructor(private readonly value: number) {}
-
-  get(n: number): Float32Array {
-    let array = this.cache.get(n);
-    if (array === undefined) {
-      array = new Float32Array(n).fill(this.value);
-      this.cache.set(n, array);
-    }
-    return array;
+/**
+ * Checks the lengths of what a flow method returned for a batch of `n` rows, so that a flow
+ * breaking its contract is named here rather than read past its ends as NaN gradients. The
+ * check itself allocates nothing; messages are built only when it fails.
+ */
+function checkFlowResult(
+  where: string,
+  method: 'forward' | 'vjp',
+  result: { x?: ArrayLike<number>; logDet?: ArrayLike<number>; z?: ArrayLike<number> },
+  n: number,
+  d: number,
+  size: number,
+): void {
+  if (
+    typeof result === 'object' &&
+    result !== null &&
+    result.x?.length === n * size &&
+    result.logDet?.length === n &&
+    (method === 'forward' || result.z?.length === n * d)
+  ) {
+    return;
   }
+  throw new InvalidFlowError(where, flowResultProblems(method, result, n, d, size));
+}
+
+/** The problems {@link checkFlowResult} found, one line each. */
+function flowResultProblems(
+  method: 'forward' | 'vjp',
+  result: { x?: ArrayLike<number>; logDet?: ArrayLike<number>; z?: ArrayLike<number> },
+  n: number,
+  d: number,
+  size: number,
+): string[] {
+  const call = method === 'vjp' ? `vjp(z, ${n}, cotangent)` : `forward(z, ${n})`;
+  if (typeof result !== 'object' || result === null) {
+    return [
+      `${call} resolved to ${describeValue(result)}; expected an object { x, logDet` +
+        `${method === 'vjp' ? ', z' : ''} }. Run checkFlow(flow) to list every broken promise.`,
+    ];
+  }
+  const fix = ' Return one row of each output per input row; checkFlow(flow) lists every problem.';
+  const expected: [string, ArrayLike<number> | undefined, number, string][] = [
+    ['x', result.x, n * size, `n * D = ${n} * ${size}`],
+    ['logDet', result.logDet, n, 'n'],
+  ];
+  if (method === 'vjp') expected.push(['z', result.z, n * d, `n * d = ${n} * ${d}`]);
+  const problems: string[] = [];
+  for (const [name, value, length, shape] of expected) {
+    const got = value?.length;
+    if (got === length) continue;
+    const what = got === undefined ? describeValue(value) : `length ${got}`;
+    problems.push(`${call} returned ${name} of ${what}; expected ${shape} = ${length}.${fix}`);
+  }
+  return problems;
 }
 
 /**
@@ -103,28 +176,34 @@ export function tempered(options: { beta: number }, name?: string): LatentTarget
         'Pass e.g. { beta: 1 } for the flow density, or { beta: 0 } for the base density.',
     ]);
   }
-  const cotangent = new ConstantCotangent(-beta);
+  const targetName = name ?? `tempered(beta=${beta})`;
+  const where = `${targetName}.evaluate()`;
   return {
-    name: name ?? `tempered(beta=${beta})`,
+    name: targetName,
     async evaluate(flow, z, n, out) {
       const d = flow.latentDim;
+      const size = dataSize(flow.dataShape);
       const needsVjp = out.grad !== null && beta !== 0;
-      const result: FlowOutputs & { z?: Float32Array } = needsVjp
-        ? await flow.vjp(z, n, { logDet: cotangent.get(n) })
-        : await flow.forward(z, n);
+      let x: Float32Array;
+      let logDet: Float32Array;
+      let vjp: Float32Array | null = null;
+      if (needsVjp) {
+        const cotangent = constantCotangent(out.scratch, 'tempered.logDet', n, -beta);
+        const result = await flow.vjp(z, n, { logDet: cotangent });
+        checkFlowResult(where, 'vjp', result, n, d, size);
+        ({ x, logDet, z: vjp } = result);
+      } else {
+        const result = await flow.forward(z, n);
+        checkFlowResult(where, 'forward', result, n, d, size);
+        ({ x, logDet } = result);
+      }
       for (let i = 0; i < n; i++) {
-        out.logPi[i] = logStandardNormal(z, i, d) - beta * result.logDet[i];
+        out.logPi[i] = logStandardNormal(z, i, d) - beta * logDet[i];
       }
       if (out.grad !== null) {
-        const vjp = result.z;
-        for (let k = 0; k < n * d; k++) out.grad[k] = -z[k] + (vjp === undefined ? 0 : vjp[k]);
+        for (let k = 0; k < n * d; k++) out.grad[k] = -z[k] + (vjp === null ? 0 : vjp[k]);
       }
-      return {
-        x: result.x,
-        logDet: result.logDet,
-        gradientRows: needsVjp ? n : 0,
-        forwardRows: needsVjp ? 0 : n,
-      };
+      return { x, logDet, gradientRows: needsVjp ? n : 0, forwardRows: needsVjp ? 0 : n };
     },
   };
 }
@@ -153,14 +232,24 @@ export interface PullbackOptions {
    * `max(1, |x_j|)`; default 1e-4 (the density is evaluated in float64).
    */
   readonly relativeStep?: number;
+  /**
+   * Name of the target, recorded in checkpoints; default `pullback`. A checkpoint is refused
+   * when the resumed run's target has another name, so naming each density (e.g.
+   * `posterior-v2`) is what lets a resume with a different density be caught.
+   */
+  readonly name?: string;
 }
 
 /**
  * The exact pull-back `p_X(f(z)) |det J_f(z)|` of an explicit data-space density: if `z` follows
  * it, `f(z)` is an exact draw of `p_X`, however imperfect the flow (the paper's Fig. 1a).
  *
- * @param logDensity batched log p_X, with or without its gradient
- * @throws InvalidArgumentError when logDensity is not a function or the step is not positive
+ * @param logDensity batched log p_X, with or without its gradient; the `x` it receives may be a
+ *   buffer that the next call overwrites, so copy it to keep it
+ * @param options.relativeStep central-difference step, finite and > 0; default 1e-4
+ * @param options.name a non-empty name recorded in checkpoints; default `pullback`
+ * @throws InvalidArgumentError when logDensity is not a function, the step is not positive or
+ *   the name is not a non-empty string
  * @example
  * ```ts
  * const target = pullback((x, n) => {
@@ -172,7 +261,7 @@ export interface PullbackOptions {
  *     gradient[2 * i + 1] = -x[2 * i + 1];
  *   }
  *   return { logDensity, gradient };
- * });
+ * }, { name: 'standard-normal' });
  * ```
  */
 export function pullback(logDensity: DataLogDensity, options: PullbackOptions = {}): LatentTarget {
@@ -189,47 +278,74 @@ export function pullback(logDensity: DataLogDensity, options: PullbackOptions = 
         'Leave it out for the default 1e-4.',
     ]);
   }
-  const one = new ConstantCotangent(1);
-  let cotangentX: Float32Array | null = null; // reused between calls of the same batch size
+  const name = options.name ?? 'pullback';
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new InvalidArgumentError('pullback()', [
+      `options.name must be a non-empty string; received ${describeValue(name)}. ` +
+        "Pass a name for the density such as 'posterior', or leave it out.",
+    ]);
+  }
+  const where = `${name}.evaluate()`;
   return {
-    name: 'pullback',
+    name,
     async evaluate(flow, z, n, out) {
       const d = flow.latentDim;
+      const size = dataSize(flow.dataShape);
       const forward = await flow.forward(z, n);
+      checkFlowResult(where, 'forward', forward, n, d, size);
       const wantGradient = out.grad !== null;
-      const density = await evaluateDensity(logDensity, forward.x, n, wantGradient, step);
-      for (let i = 0; i < n; i++) out.logPi[i] = forward.logDet[i] + density.logDensity[i];
-      if (out.grad === null) {
+      // The data-space gradient, rounded to float32, is the x cotangent of the VJP.
+      const cotangentX = wantGradient
+        ? scratchFloat32(out.scratch, 'pullback.cotangentX', n * size)
+        : null;
+      const density = await evaluateDensity(
+        logDensity,
+        forward.x,
+        n,
+        step,
+        out.scratch,
+        cotangentX,
+      );
+      for (let i = 0; i < n; i++) out.logPi[i] = forward.logDet[i] + density[i];
+      if (out.grad === null || cotangentX === null) {
         return { x: forward.x, logDet: forward.logDet, gradientRows: 0, forwardRows: n };
       }
-      const gradient = density.gradient as ArrayLike<number>;
-      if (cotangentX === null || cotangentX.length !== gradient.length) {
-        cotangentX = new Float32Array(gradient.length);
-      }
-      cotangentX.set(gradient);
-      const vjp = await flow.vjp(z, n, { x: cotangentX, logDet: one.get(n) });
+      const one = constantCotangent(out.scratch, 'pullback.logDet', n, 1);
+      const vjp = await flow.vjp(z, n, { x: cotangentX, logDet: one });
+      checkFlowResult(where, 'vjp', vjp, n, d, size);
       for (let k = 0; k < n * d; k++) out.grad[k] = vjp.z[k];
       return { x: forward.x, logDet: forward.logDet, gradientRows: n, forwardRows: n };
     },
   };
 }
 
-/** Evaluates a data density, filling in its gradient by central differences when it has none. */
+/**
+ * Evaluates a data density at the `n` rows of `x` and returns its values; when `gradientOut` is
+ * given, writes the data-space gradient there, from the density or, when it gives none, by
+ * central differences.
+ */
 async function evaluateDensity(
   logDensity: DataLogDensity,
   x: Float32Array,
   n: number,
-  wantGradient: boolean,
   relativeStep: number,
-): Promise<{ logDensity: ArrayLike<number>; gradient?: ArrayLike<number> }> {
+  scratch: TargetScratch | undefined,
+  gradientOut: Float32Array | null,
+): Promise<ArrayLike<number>> {
+  const wantGradient = gradientOut !== null;
   const result = await logDensity(x, n);
   checkDensityResult(result, x.length, n, wantGradient);
-  if (!wantGradient || result.gradient !== undefined) return result;
+  if (gradientOut === null) return result.logDensity;
+  if (result.gradient !== undefined) {
+    gradientOut.set(result.gradient);
+    return result.logDensity;
+  }
 
   // Central differences in data space: 2 D perturbed copies of every row, one batched call.
   const size = x.length / n;
-  const perturbed = new Float32Array(2 * size * x.length);
-  const steps = new Float64Array(x.length);
+  const rows = 2 * size * n;
+  const perturbed = scratchFloat32(scratch, 'pullback.perturbed', rows * size);
+  const steps = scratchFloat64(scratch, 'pullback.steps', x.length);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < size; j++) {
       const value = x[i * size + j];
@@ -239,19 +355,20 @@ async function evaluateDensity(
       steps[i * size + j] = plus - minus;
       const rowPlus = (i * 2 * size + 2 * j) * size;
       const rowMinus = rowPlus + size;
-      perturbed.set(x.subarray(i * size, (i + 1) * size), rowPlus);
-      perturbed.set(x.subarray(i * size, (i + 1) * size), rowMinus);
+      for (let a = 0; a < size; a++) {
+        perturbed[rowPlus + a] = x[i * size + a];
+        perturbed[rowMinus + a] = x[i * size + a];
+      }
       perturbed[rowPlus + j] = plus;
       perturbed[rowMinus + j] = minus;
     }
   }
-  const shifted = await logDensity(perturbed, 2 * size * n);
-  checkDensityResult(shifted, perturbed.length, 2 * size * n, false);
-  const gradient = new Float64Array(x.length);
+  const shifted = await logDensity(perturbed, rows);
+  checkDensityResult(shifted, perturbed.length, rows, false);
   for (let k = 0; k < x.length; k++) {
-    gradient[k] = (shifted.logDensity[2 * k] - shifted.logDensity[2 * k + 1]) / steps[k];
+    gradientOut[k] = (shifted.logDensity[2 * k] - shifted.logDensity[2 * k + 1]) / steps[k];
   }
-  return { logDensity: result.logDensity, gradient };
+  return result.logDensity;
 }
 
 function checkDensityResult(
@@ -309,6 +426,10 @@ export type CustomLogDensity = (
  * Any target written as a function of `(z, x = f(z), logDet(z))` with its partial gradients;
  * the total gradient is `gradZ + J^T gradX + grad logDet * gradLogDet`.
  *
+ * @param logDensity batched log pi with its partial gradients; its arrays may be buffers that
+ *   the next call overwrites
+ * @param name recorded in checkpoints, where it is the only record of the target; default
+ *   `custom`, so give targets that differ their own names
  * @throws InvalidArgumentError when logDensity is not a function
  * @example
  * ```ts
@@ -319,7 +440,7 @@ export type CustomLogDensity = (
  *   for (let i = 0; i < n; i++) logPi[i] = logStandardNormal(z, i, 2) - logDet[i];
  *   for (let k = 0; k < z.length; k++) gradZ[k] = -z[k];
  *   return { logPi, gradZ, gradLogDet: new Float64Array(n).fill(-1) };
- * });
+ * }, 'tempered-by-hand');
  * ```
  */
 export function custom(logDensity: CustomLogDensity, name = 'custom'): LatentTarget {
@@ -329,31 +450,38 @@ export function custom(logDensity: CustomLogDensity, name = 'custom'): LatentTar
         `gradLogDet? }; received ${describeValue(logDensity)}.`,
     ]);
   }
+  const where = `${name}.evaluate()`;
   return {
     name,
     async evaluate(flow, z, n, out) {
       const d = flow.latentDim;
       const size = dataSize(flow.dataShape);
       const forward = await flow.forward(z, n);
+      checkFlowResult(where, 'forward', forward, n, d, size);
       const result = await logDensity(z, forward.x, forward.logDet, n);
       checkCustomResult(result, n, d, size);
       for (let i = 0; i < n; i++) out.logPi[i] = result.logPi[i];
       if (out.grad === null) {
         return { x: forward.x, logDet: forward.logDet, gradientRows: 0, forwardRows: n };
       }
-      const hasFlowPart = result.gradX !== undefined || result.gradLogDet !== undefined;
+      const { gradX, gradLogDet, gradZ } = result;
+      const hasFlowPart = gradX !== undefined || gradLogDet !== undefined;
       let vjp: Float32Array | null = null;
       if (hasFlowPart) {
+        // The partial gradients, rounded to float32, are the cotangents of the VJP.
+        const cotangentX = gradX === undefined ? undefined : float32Copy(out, 'custom.x', gradX);
+        const cotangentLogDet =
+          gradLogDet === undefined ? undefined : float32Copy(out, 'custom.logDet', gradLogDet);
         const cotangent = {
-          ...(result.gradX === undefined ? {} : { x: Float32Array.from(result.gradX) }),
-          ...(result.gradLogDet === undefined
-            ? {}
-            : { logDet: Float32Array.from(result.gradLogDet) }),
+          ...(cotangentX === undefined ? {} : { x: cotangentX }),
+          ...(cotangentLogDet === undefined ? {} : { logDet: cotangentLogDet }),
         };
-        vjp = (await flow.vjp(z, n, cotangent)).z;
+        const flowResult = await flow.vjp(z, n, cotangent);
+        checkFlowResult(where, 'vjp', flowResult, n, d, size);
+        vjp = flowResult.z;
       }
       for (let k = 0; k < n * d; k++) {
-        out.grad[k] = (result.gradZ === undefined ? 0 : result.gradZ[k]) + (vjp?.[k] ?? 0);
+        out.grad[k] = (gradZ === undefined ? 0 : gradZ[k]) + (vjp === null ? 0 : vjp[k]);
       }
       return {
         x: forward.x,
@@ -363,6 +491,13 @@ export function custom(logDensity: CustomLogDensity, name = 'custom'): LatentTar
       };
     },
   };
+}
+
+/** `values` rounded to float32 into the scratch array of `slot`. */
+function float32Copy(out: TargetBuffers, slot: string, values: ArrayLike<number>): Float32Array {
+  const array = scratchFloat32(out.scratch, slot, values.length);
+  array.set(values);
+  return array;
 }
 
 function checkCustomResult(result: CustomTargetResult, n: number, d: number, size: number): void {

@@ -195,7 +195,11 @@ describe('affineFlow', () => {
     ['an empty scale', { scale: [] }, /expected a non-empty array/],
     ['a missing scale', {}, /options\.scale is undefined/],
     ['shift and scale of different lengths', { scale: [1, 2], shift: [0] }, /expected 2 values/],
-    ['an unknown option', { scale: [1], shfit: [0] }, /unknown keys \[shfit\]/],
+    [
+      'an unknown option',
+      { scale: [1], shfit: [0] },
+      /options\.shfit is not an option; did you mean .shift.\?/,
+    ],
     ['options that are not an object', 3, /options is 3; expected an options object/],
   ])('rejects %s', (_case, options, message) => {
     const make = () => affineFlow(options as Parameters<typeof affineFlow>[0]);

@@ -1,5 +1,7 @@
 import {
+  type DataLogDensity,
   type DifferentiableFlow,
+  IncompatibleCheckpointError,
   InvalidArgumentError,
   InvalidFlowError,
   LatentLangevinError,
@@ -18,8 +20,8 @@ import { describe, expect, it } from 'vitest';
 
 const flow = couplingFlow2d();
 
-/** A standard normal in data space, pulled back: a smooth target with a known answer. */
-const gaussian = pullback((x, n) => {
+/** A standard normal in data space, with its gradient. */
+function standardNormal(x: Float32Array, n: number) {
   const logDensity = new Float64Array(n);
   const gradient = new Float64Array(x.length);
   for (let i = 0; i < n; i++) {
@@ -28,9 +30,14 @@ const gaussian = pullback((x, n) => {
     gradient[2 * i + 1] = -x[2 * i + 1];
   }
   return { logDensity, gradient };
-});
+}
 
-const base = { target: gaussian, chains: 4, warmup: 60, draws: 40, seed: 3 } as const;
+/** The standard normal pulled back: a smooth target with a known answer. */
+const gaussian = pullback(standardNormal);
+
+/** Options of init() and restore(); sample() takes `draws` besides. */
+const samplerBase = { target: gaussian, chains: 4, warmup: 60, seed: 3 } as const;
+const base = { ...samplerBase, draws: 40 } as const;
 
 describe('sample()', () => {
   it.each([
@@ -70,39 +77,48 @@ describe('sample()', () => {
   });
 
   it.each([
-    ['in warm-up', 25],
-    ['in the sampling phase', 85],
-  ])('resumes bit for bit after an abort %s', async (_, stopAt) => {
-    const options = { ...base, preconditioner: 'diagonal' as const, globalMoveProbability: 0.1 };
-    const full = await sample(flow, options);
+    ['in warm-up', 25, 'mala', 'diagonal'],
+    ['in the sampling phase', 85, 'mala', 'diagonal'],
+    ['in warm-up', 25, 'mala', 'jacobian'],
+    ['in the sampling phase', 85, 'mala', 'jacobian'],
+    ['in warm-up', 25, 'rwm', 'identity'],
+    ['in the sampling phase', 85, 'rwm', 'diagonal'],
+  ] as const)(
+    'resumes bit for bit after an abort %s, kernel %s, %s preconditioner',
+    async (...row) => {
+      const [, stopAt, kernel, preconditioner] = row;
+      const options = { ...base, kernel, preconditioner, globalMoveProbability: 0.1 };
+      const full = await sample(flow, options);
 
-    const controller = new AbortController();
-    let calls = 0;
-    const error = await sample(flow, {
-      ...options,
-      signal: controller.signal,
-      onProgress: () => {
-        calls += 1;
-        if (calls === stopAt) controller.abort();
-      },
-    }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SamplingAbortedError);
-    const aborted = error as SamplingAbortedError;
-    expect(aborted.code).toBe('ABORTED');
-    const saved = JSON.parse(JSON.stringify(aborted.checkpoint));
+      const controller = new AbortController();
+      let calls = 0;
+      const error = await sample(flow, {
+        ...options,
+        signal: controller.signal,
+        onProgress: () => {
+          calls += 1;
+          if (calls === stopAt) controller.abort();
+        },
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SamplingAbortedError);
+      const aborted = error as SamplingAbortedError;
+      expect(aborted.code).toBe('ABORTED');
+      const saved = JSON.parse(JSON.stringify(aborted.checkpoint));
 
-    const rest = await sample(flow, { ...options, resume: saved });
-    const kept = aborted.partial.draws;
-    expect(kept + rest.draws).toBe(40);
-    expect(rest.drawOffset).toBe(kept);
-    for (let i = 0; i < 4; i++) {
-      const whole = full.z.subarray(i * 80, (i + 1) * 80);
-      const first = aborted.partial.z.subarray(i * kept * 2, (i + 1) * kept * 2);
-      const second = rest.z.subarray(i * rest.draws * 2, (i + 1) * rest.draws * 2);
-      expect(Array.from(first).concat(Array.from(second))).toEqual(Array.from(whole));
-    }
-    expect(rest.stepSize).toBe(full.stepSize);
-  });
+      const rest = await sample(flow, { ...options, resume: saved });
+      const kept = aborted.partial.draws;
+      expect(kept + rest.draws).toBe(40);
+      expect(rest.drawOffset).toBe(kept);
+      for (let i = 0; i < 4; i++) {
+        const whole = full.z.subarray(i * 80, (i + 1) * 80);
+        const first = aborted.partial.z.subarray(i * kept * 2, (i + 1) * kept * 2);
+        const second = rest.z.subarray(i * rest.draws * 2, (i + 1) * rest.draws * 2);
+        expect(Array.from(first).concat(Array.from(second))).toEqual(Array.from(whole));
+      }
+      expect(rest.stepSize).toBe(full.stepSize);
+      expect(rest.checkpoint.random).toEqual(full.checkpoint.random);
+    },
+  );
 
   it('extends a finished run to more draws exactly as a longer run', async () => {
     const short = await sample(flow, { ...base, draws: 20 });
@@ -121,11 +137,48 @@ describe('sample()', () => {
     expect((error as Error).message).toMatch(/chains was 4 in the saved run and is now 5/);
   });
 
+  it('refuses a checkpoint of a pullback target of another name, and names both', async () => {
+    const named = (name: string) => pullback(standardNormal, { name });
+    const run = await sample(flow, { ...base, target: named('posterior-a') });
+    const error = await sample(flow, {
+      ...base,
+      target: named('posterior-b'),
+      resume: run.checkpoint,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IncompatibleCheckpointError);
+    expect((error as Error).message).toMatch(
+      /target was "posterior-a" in the saved run and is now "posterior-b"/,
+    );
+  });
+
   it('draws chain k the same way alone or beside others when tuning is frozen', async () => {
     const fixed = { ...base, warmup: 0, stepSize: 0.4, chains: 4 };
     const together = await sample(flow, fixed);
     const alone = await sample(flow, { ...fixed, chains: 2, chainOffset: 2 });
     expect(Array.from(alone.z)).toEqual(Array.from(together.z.subarray(2 * 40 * 2)));
+  });
+
+  it.each([
+    { preconditioner: 'identity', globalMoveProbability: 0.2 },
+    { preconditioner: 'jacobian', globalMoveProbability: 0 },
+  ] as const)(
+    'reproduces a run split by chainOffset, warm-up included, when the step size is fixed and ' +
+      'not adapted ($preconditioner)',
+    async (settings) => {
+      const frozen = { ...base, ...settings, stepSize: 0.3, adaptStepSize: false };
+      const whole = await sample(flow, frozen);
+      const first = await sample(flow, { ...frozen, chains: 3 });
+      const second = await sample(flow, { ...frozen, chains: 1, chainOffset: 3 });
+      expect(Array.from(first.z).concat(Array.from(second.z))).toEqual(Array.from(whole.z));
+    },
+  );
+
+  it('does not reproduce a split run when warm-up adapts the step size', async () => {
+    // The documented limit of chainOffset: dual averaging pools the acceptance of all chains.
+    const whole = await sample(flow, base);
+    const second = await sample(flow, { ...base, chains: 1, chainOffset: 3 });
+    expect(second.stepSize).not.toBe(whole.stepSize);
+    expect(Array.from(second.z)).not.toEqual(Array.from(whole.z.subarray(3 * 40 * 2)));
   });
 
   it('reports progress once per iteration with phase totals', async () => {
@@ -163,15 +216,15 @@ describe('sample() with a chain started where MALA cannot move', () => {
   const identity = affineFlow({ scale: [1, 1], shift: [0, 0] });
   // Chain 0 starts at (6, 6), the other three near the mode.
   const initialZ = Float32Array.from([6, 6, 0.3, -0.2, -0.5, 0.1, 0.2, 0.4]);
-  const options = {
+  const samplerOptions = {
     target: quartic,
     chains: 4,
     seed: 7,
     warmup: 100,
-    draws: 200,
     initialZ,
     relocateStuckAfter: 20,
   };
+  const options = { ...samplerOptions, draws: 200 };
 
   it('leaves the chain stuck for good by default, and the summary says so', async () => {
     // This is what relocation exists for: without it, chain 0 never moves at all.
@@ -201,9 +254,9 @@ describe('sample() with a chain started where MALA cannot move', () => {
   });
 
   it('continues bit for bit from a checkpoint taken before the relocation', async () => {
-    const a = await init(identity, options);
+    const a = await init(identity, samplerOptions);
     for (let t = 0; t < 10; t++) await a.step();
-    const b = await restore(identity, JSON.parse(JSON.stringify(a.checkpoint())), options);
+    const b = await restore(identity, JSON.parse(JSON.stringify(a.checkpoint())), samplerOptions);
     let moved = 0;
     for (let t = 0; t < 150; t++) {
       moved += (await a.step()).relocations;
@@ -262,30 +315,111 @@ describe('sample() on a flow that is not finite everywhere', () => {
 });
 
 describe('sample() with bad input', () => {
-  const good = { target: gaussian, chains: 2, seed: 1, warmup: 5, draws: 5 };
+  const samplerGood = { target: gaussian, chains: 2, seed: 1, warmup: 5 };
+  const good = { ...samplerGood, draws: 5 };
   it.each([
-    ['chains', { chains: 0 }, /options\.chains.*received 0/],
+    ['chains', { chains: 0 }, /options\.chains.*received 0\. Pass a whole number/],
     ['chains', { chains: 2.5 }, /options\.chains.*received 2\.5/],
     ['chains', { chains: Number.NaN }, /options\.chains.*received NaN/],
     ['chains', { chains: '4' }, /options\.chains.*received "4"/],
     ['seed', { seed: -1 }, /options\.seed.*received -1/],
     ['seed', { seed: undefined }, /options\.seed/],
+    [
+      'seed',
+      { seed: 2 ** 53 },
+      /options\.seed: expected an integer in \[0, 2\^53\); received 9007/,
+    ],
     ['warmup', { warmup: -5 }, /options\.warmup.*received -5/],
     ['draws', { draws: 0 }, /options\.draws.*received 0/],
     ['stepSize', { stepSize: 0 }, /options\.stepSize.*received 0/],
     ['stepSize', { stepSize: Number.POSITIVE_INFINITY }, /options\.stepSize.*Infinity/],
+    ['adaptStepSize', { adaptStepSize: 1 }, /options\.adaptStepSize.*received 1\. Pass true/],
     ['targetAcceptance', { targetAcceptance: 1 }, /options\.targetAcceptance.*received 1/],
     ['globalMoveProbability', { globalMoveProbability: 1 }, /globalMoveProbability/],
-    ['preconditioner', { preconditioner: 'full' }, /options\.preconditioner.*"full"/],
+    [
+      'preconditioner',
+      { preconditioner: 'full' },
+      /options\.preconditioner.*"full"\. Pass 'identity'/,
+    ],
+    [
+      'preconditioner',
+      { preconditioner: { type: 'jacobian', damping: -1 } },
+      /options\.preconditioner\.damping.*received -1\. Pass a finite positive damping/,
+    ],
+    [
+      'preconditioner',
+      { preconditioner: { type: 'jacobian', maxDim: 0 } },
+      /options\.preconditioner\.maxDim.*received 0\. Pass a whole number such as 128/,
+    ],
     ['kernel', { kernel: 'hmc' }, /options\.kernel.*"hmc"/],
     ['target', { target: {} }, /options\.target/],
-    ['initialZ', { initialZ: new Float32Array(3) }, /initialZ has length 3; expected/],
+    ['initialZ', { initialZ: new Float32Array(3) }, /^sample\(\): options\.initialZ has length 3/],
+    ['initialZ', { initialZ: 'abc' }, /options\.initialZ.*received "abc"\. Pass a Float32Array/],
+    ['chainOffset', { chainOffset: -1 }, /options\.chainOffset.*received -1\. Pass a whole number/],
+    ['keepX', { keepX: 'yes' }, /options\.keepX.*received "yes"\. Pass true/],
+    ['onProgress', { onProgress: 5 }, /options\.onProgress.*received 5\. Pass a function/],
+    ['signal', { signal: {} }, /options\.signal.*Pass the signal of an AbortController/],
+    ['resume', { resume: 'saved' }, /options\.resume.*received "saved"\. Pass result\.checkpoint/],
     ['relocateStuckAfter', { relocateStuckAfter: -1 }, /options\.relocateStuckAfter.*-1/],
     ['relocateStuckAfter', { relocateStuckAfter: 2.5 }, /options\.relocateStuckAfter.*2\.5/],
-  ])('rejects a bad %s: %j', async (_, patch, message) => {
+    ['warmUp', { warmUp: 5 }, /options\.warmUp is not an option; did you mean 'warmup'\? Rename/],
+    ['seeds', { seeds: 5 }, /options\.seeds is not an option; did you mean 'seed'\?/],
+    [
+      'preconditioner',
+      { preconditioner: { type: 'jacobian', dampening: 1 } },
+      /options\.preconditioner\.dampening is not an option; did you mean 'damping'\?/,
+    ],
+    ['colour', { colour: 'red' }, /options\.colour is not an option; expected one of \[target, /],
+  ])('rejects a bad %s: %j, naming it and the fix', async (_, patch, message) => {
     const error = await sample(flow, { ...good, ...(patch as object) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toMatch(/^sample\(\): /);
+    // Each problem once, with its fix (STYLE rule 6).
+    const issues = (error as InvalidArgumentError).issues;
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/(Pass|Remove|Rename|Use)\b/);
+  });
+
+  it('lists every bad option of one call, each once', async () => {
+    const error = await sample(flow, {
+      ...good,
+      chains: 0,
+      seed: 2 ** 53,
+      warmUp: 5,
+    } as never).catch((e: unknown) => e);
+    expect((error as InvalidArgumentError).issues).toHaveLength(3);
+  });
+
+  it.each([
+    ['draws', { draws: 10 }],
+    ['keepX', { keepX: true }],
+    ['onProgress', { onProgress: () => undefined }],
+  ])('has init() refuse the sample() option %s', async (key, patch) => {
+    const error = await init(flow, { ...samplerGood, ...patch } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toMatch(
+      new RegExp(`^init\\(\\): options\\.${key} is an option of sample\\(\\), not of init\\(\\)`),
+    );
+  });
+
+  const wide = affineFlow({ scale: new Array(80).fill(1) });
+  const callers = [
+    ['sample()', (f: DifferentiableFlow, o: object) => sample(f, { ...good, ...o })],
+    ['init()', (f: DifferentiableFlow, o: object) => init(f, { ...samplerGood, ...o })],
+  ] as const;
+
+  it.each(callers)('names %s in errors raised while it builds the sampler', async (where, call) => {
+    const at = (rest: string) => new RegExp(`^${where.replace(/[()]/g, '\\$&')}: ${rest}`);
+    await expect(call(wide, { preconditioner: 'jacobian' })).rejects.toThrow(
+      at("options\\.preconditioner: 'jacobian' needs the full d x d Jacobian"),
+    );
+    await expect(call(flow, { kernel: 'rwm', preconditioner: 'jacobian' })).rejects.toThrow(
+      at("options\\.preconditioner: 'jacobian' is position dependent"),
+    );
+    await expect(call(flow, { initialZ: new Float32Array(3) })).rejects.toThrow(
+      at('options\\.initialZ has length 3'),
+    );
   });
 
   it('refuses the jacobian preconditioner above its dimension limit unless told', async () => {
@@ -341,9 +475,149 @@ describe('sample() with bad input', () => {
   });
 });
 
+describe('sample() on a flow that breaks its contract', () => {
+  const good = { target: gaussian, chains: 2, seed: 1, warmup: 5, draws: 5 };
+
+  it('throws InvalidFlowError naming vjp and the lengths before any redraw', async () => {
+    let vjpCalls = 0;
+    const short: DifferentiableFlow = {
+      ...flow,
+      vjp: async (z, n, cotangent) => {
+        vjpCalls += 1;
+        const out = await flow.vjp(z, n, cotangent);
+        return { ...out, z: out.z.subarray(1) };
+      },
+    };
+    const error = await sample(short, good).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidFlowError);
+    expect((error as Error).message).toMatch(
+      /^sample\(\), at the initial points, target pullback: the flow breaks its contract/,
+    );
+    expect((error as InvalidFlowError).problems[0]).toMatch(
+      /^vjp\(z, 2, cotangent\) returned z of length 3; expected n \* d = 2 \* 2 = 4\./,
+    );
+    expect(vjpCalls).toBe(1);
+  });
+
+  it('throws InvalidFlowError naming jacobian when the Jacobian has the wrong length', async () => {
+    const short: DifferentiableFlow = {
+      ...flow,
+      jacobian: async (z, n) => {
+        const out = await flow.jacobian(z, n);
+        return { ...out, jacobian: out.jacobian.subarray(2) };
+      },
+    };
+    const error = await sample(short, { ...good, preconditioner: 'jacobian' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InvalidFlowError);
+    expect((error as Error).message).toMatch(/^sample\(\), at the initial points:/);
+    expect((error as InvalidFlowError).problems[0]).toMatch(
+      new RegExp(
+        '^jacobian\\(z, 2\\) returned jacobian of length 6 for the jacobian preconditioner; ' +
+          'expected n \\* D \\* d = 2 \\* 2 \\* 2 = 8\\.',
+      ),
+    );
+  });
+
+  /** The coupling flow, throwing from its `calls`-th vjp on. */
+  function failingFrom(calls: number): DifferentiableFlow {
+    let count = 0;
+    return {
+      ...flow,
+      vjp: async (z, n, cotangent) => {
+        count += 1;
+        if (count >= calls) throw new Error('model exploded');
+        return flow.vjp(z, n, cotangent);
+      },
+    };
+  }
+
+  it.each([
+    [1, 'at the initial points'],
+    [2, 'in the initial step-size search'],
+    [40, 'in iteration \\d+ \\(warmup\\)'],
+  ])('says where a flow error happened: vjp call %i fails %s', async (calls, when) => {
+    const error = await sample(failingFrom(calls), { ...good, warmup: 100 }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as LatentLangevinError).code).toBe('FLOW_CALL_FAILED');
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^sample\\(\\): evaluating target pullback on 2 chains failed ${when}: model exploded`,
+      ),
+    );
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it('names step() for a flow error in a step of a sampler from init()', async () => {
+    const sampler = await init(failingFrom(40), {
+      target: gaussian,
+      chains: 2,
+      seed: 1,
+      warmup: 5,
+    });
+    let error: unknown;
+    for (let t = 0; t < 60 && error === undefined; t++) {
+      await sampler.step().catch((e: unknown) => (error = e));
+    }
+    expect((error as Error).message).toMatch(
+      /^step\(\): evaluating target pullback on 2 chains failed in iteration \d+ \(\w+\)/,
+    );
+  });
+});
+
+describe('sample() with one target shared by concurrent runs', () => {
+  /**
+   * The coupling flow, but its vjp and forward yield to the event loop before reading their
+   * inputs, as a model on a worker or a GPU does: runs that share a target then interleave.
+   */
+  const yielding: DifferentiableFlow = {
+    ...flow,
+    forward: async (z, n) => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return flow.forward(z, n);
+    },
+    vjp: async (z, n, cotangent) => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return flow.vjp(z, n, cotangent);
+    },
+  };
+  const withoutGradient: DataLogDensity = (x, n) => ({
+    logDensity: standardNormal(x, n).logDensity,
+  });
+  const mixed = custom((z, x, logDet, n) => {
+    const density = standardNormal(x, n);
+    return {
+      logPi: Float64Array.from(density.logDensity, (v, i) => v + logDet[i]),
+      gradX: density.gradient,
+      gradLogDet: new Float64Array(n).fill(1),
+    };
+  });
+
+  it.each([
+    ['pullback with a data gradient', gaussian],
+    ['pullback by central differences', pullback(withoutGradient)],
+    ['custom', mixed],
+    ['tempered', tempered({ beta: 1 })],
+  ])('gives each run the draws it gives alone, for %s', async (_, target) => {
+    // Same chains (so the same batch size) and other seeds: interleaved cotangents would mix.
+    const options = { target, chains: 3, warmup: 10, draws: 15 };
+    const [a, b] = await Promise.all([
+      sample(yielding, { ...options, seed: 1 }),
+      sample(yielding, { ...options, seed: 2 }),
+    ]);
+    const aloneA = await sample(yielding, { ...options, seed: 1 });
+    const aloneB = await sample(yielding, { ...options, seed: 2 });
+    expect(a.z).toEqual(aloneA.z);
+    expect(b.z).toEqual(aloneB.z);
+    expect(a.logPi).toEqual(aloneA.logPi);
+  });
+});
+
 describe('init() and step()', () => {
   it('advance the same chains as sample() does', async () => {
-    const sampler = await init(flow, { ...base });
+    const sampler = await init(flow, samplerBase);
     for (let t = 0; t < 100; t++) await sampler.step();
     const run = await sample(flow, base);
     expect(Array.from(sampler.z)).toEqual(
@@ -354,9 +628,9 @@ describe('init() and step()', () => {
   });
 
   it('restore a sampler from its checkpoint to the same continuation', async () => {
-    const a = await init(flow, base);
+    const a = await init(flow, samplerBase);
     for (let t = 0; t < 30; t++) await a.step();
-    const b = await restore(flow, JSON.parse(JSON.stringify(a.checkpoint())), base);
+    const b = await restore(flow, JSON.parse(JSON.stringify(a.checkpoint())), samplerBase);
     for (let t = 0; t < 50; t++) {
       await a.step();
       await b.step();

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 import {
   InvalidArgumentError,
+  InvalidFlowError,
+  TargetScratch,
   base,
   createStreams,
   custom,
@@ -543,5 +545,156 @@ describe('target arguments', () => {
       'gradZ has length 1; expected 8.',
       'gradLogDet has length 3; expected 4.',
     ]);
+  });
+});
+
+describe('target scratch', () => {
+  /** A flow that records every cotangent array and batch it is handed. */
+  function recordingFlow(inner: DifferentiableFlow) {
+    const seen: { x: unknown[]; logDet: unknown[] } = { x: [], logDet: [] };
+    const flow: DifferentiableFlow = {
+      ...inner,
+      forward: (z, n) => inner.forward(z, n),
+      vjp: (z, n, cotangent) => {
+        seen.x.push(cotangent.x);
+        seen.logDet.push(cotangent.logDet);
+        return inner.vjp(z, n, cotangent);
+      },
+    };
+    return { flow, seen };
+  }
+
+  const n = 4;
+  const z = latentPoints(2).subarray(0, 2 * n);
+
+  it.each([
+    { name: 'pullback', make: () => pullback(densityWithGradient), keys: ['x', 'logDet'] },
+    { name: 'tempered(0.5)', make: () => tempered({ beta: 0.5 }), keys: ['logDet'] },
+    { name: 'custom with every partial', make: () => custom(customMixed), keys: ['x', 'logDet'] },
+  ] as const)(
+    'hands the flow the same cotangent arrays on each call with one scratch ($name)',
+    async ({ make, keys }) => {
+      const { flow, seen } = recordingFlow(couplingFlow2d({ seed: 1 }));
+      const target = make();
+      const scratch = new TargetScratch();
+      const out = { logPi: new Float64Array(n), grad: new Float64Array(2 * n), scratch };
+      await target.evaluate(flow, z, n, out);
+      await target.evaluate(flow, z, n, out);
+      for (const key of keys) {
+        expect(seen[key][0]).toBeInstanceOf(Float32Array);
+        expect(seen[key][1]).toBe(seen[key][0]);
+      }
+      // Another scratch, another caller: other arrays.
+      await target.evaluate(flow, z, n, { ...out, scratch: new TargetScratch() });
+      for (const key of keys) expect(seen[key][2]).not.toBe(seen[key][0]);
+    },
+  );
+
+  it('reuses the perturbed rows of data-space central differences with one scratch', async () => {
+    const batches: Float32Array[] = [];
+    const density: DataLogDensity = (x, rows) => {
+      batches.push(x);
+      return densityWithoutGradient(x, rows);
+    };
+    const target = pullback(density);
+    const flow = couplingFlow2d({ seed: 1 });
+    const scratch = new TargetScratch();
+    const out = { logPi: new Float64Array(n), grad: new Float64Array(2 * n), scratch };
+    await target.evaluate(flow, z, n, out);
+    const first = Float64Array.from(out.grad);
+    await target.evaluate(flow, z, n, out);
+    // Calls 1 and 3 are the rows themselves, 2 and 4 the 2 D n perturbed rows.
+    expect(batches[1]).toHaveLength(2 * 2 * n * 2);
+    expect(batches[3]).toBe(batches[1]);
+    expect(out.grad).toEqual(first);
+  });
+
+  it('gives the same values with and without a scratch', async () => {
+    for (const make of [() => pullback(densityWithoutGradient), () => custom(customMixed)]) {
+      const flow = couplingFlow2d({ seed: 2 });
+      const plain = await evaluate(make(), flow, z, n);
+      const out = {
+        logPi: new Float64Array(n),
+        grad: new Float64Array(2 * n),
+        scratch: new TargetScratch(),
+      };
+      await make().evaluate(flow, z, n, out);
+      expect(out.logPi).toEqual(plain.logPi);
+      expect(out.grad).toEqual(plain.grad);
+    }
+  });
+});
+
+describe('targets on a flow that returns the wrong lengths', () => {
+  const n = 4;
+  const z = latentPoints(2).subarray(0, 2 * n);
+
+  /** The coupling flow with `vjp().z` one value short, or `forward().x` two values short. */
+  function brokenFlow(part: 'vjp().z' | 'forward().x'): DifferentiableFlow {
+    const inner = couplingFlow2d({ seed: 1 });
+    return {
+      ...inner,
+      forward: async (zz, rows) => {
+        const out = await inner.forward(zz, rows);
+        return part === 'forward().x' ? { ...out, x: out.x.subarray(2) } : out;
+      },
+      vjp: async (zz, rows, cotangent) => {
+        const out = await inner.vjp(zz, rows, cotangent);
+        return part === 'vjp().z' ? { ...out, z: out.z.subarray(1) } : out;
+      },
+    };
+  }
+
+  it.each([
+    { target: 'tempered(beta=1)', make: () => tempered({ beta: 1 }) },
+    { target: 'pullback', make: () => pullback(densityWithGradient) },
+    { target: 'custom', make: () => custom(customMixed) },
+  ])(
+    'throws InvalidFlowError naming vjp, the length received and expected ($target)',
+    async ({ target, make }) => {
+      const promise = make().evaluate(brokenFlow('vjp().z'), z, n, {
+        logPi: new Float64Array(n),
+        grad: new Float64Array(2 * n),
+      });
+      await expect(promise).rejects.toThrow(InvalidFlowError);
+      await expect(promise).rejects.toThrow(
+        new RegExp(
+          `^${target.replace(/[()]/g, '\\$&')}\\.evaluate\\(\\): the flow breaks its contract:\\n` +
+            '  - vjp\\(z, 4, cotangent\\) returned z of length 7; ' +
+            'expected n \\* d = 4 \\* 2 = 8\\.',
+        ),
+      );
+    },
+  );
+
+  it.each([
+    { target: 'base()', make: () => base() },
+    { target: 'pullback', make: () => pullback(densityWithGradient) },
+    { target: 'custom', make: () => custom(customMixed) },
+  ])(
+    'throws InvalidFlowError naming forward when x is short and the target is $target',
+    async ({ make }) => {
+      const promise = make().evaluate(brokenFlow('forward().x'), z, n, {
+        logPi: new Float64Array(n),
+        grad: null,
+      });
+      await expect(promise).rejects.toThrow(InvalidFlowError);
+      await expect(promise).rejects.toThrow(
+        /forward\(z, 4\) returned x of length 6; expected n \* D = 4 \* 2 = 8\./,
+      );
+    },
+  );
+});
+
+describe('pullback() names', () => {
+  it('is named pullback by default and by options.name when given', () => {
+    expect(pullback(densityWithGradient).name).toBe('pullback');
+    expect(pullback(densityWithGradient, { name: 'posterior-v2' }).name).toBe('posterior-v2');
+  });
+
+  it.each(['', 42])('rejects options.name = %j, naming it and the value', (name) => {
+    expect(() => pullback(densityWithGradient, { name: name as string })).toThrow(
+      new RegExp(`options\\.name must be a non-empty string; received ${describeValue(name)}`),
+    );
   });
 });
