@@ -48,6 +48,17 @@ function valueOf(info: onnx.IValueInfoProto): ModelValue {
 /**
  * Decodes ONNX bytes, turning a decoding failure into an error that says the file is truncated
  * or not an ONNX model.
+ *
+ * @param bytes - the serialized `ModelProto`, e.g. the contents of an `.onnx` file.
+ * @param where - the calling function, to start messages with, e.g. `'inspect'`.
+ * @param source - what the bytes are, for messages, e.g. `'flow.onnx'` (quoted).
+ * @returns the decoded model.
+ * @throws {OnnxFlowError} `INVALID_MODEL` when the bytes do not decode, or hold no graph with
+ *   nodes and outputs (a truncated file, or another format).
+ * @example
+ * ```ts
+ * const model = decodeModel(await readFile('flow.onnx'), 'inspect', "'flow.onnx'");
+ * ```
  */
 export function decodeModel(bytes: Uint8Array, where: string, source: string): onnx.ModelProto {
   let model: onnx.ModelProto;
@@ -75,9 +86,29 @@ export function decodeModel(bytes: Uint8Array, where: string, source: string): o
   return model;
 }
 
-/** Reads the interface of a decoded model. */
+/**
+ * Reads the interface of a decoded model: its opset, graph inputs (initializers left out),
+ * outputs with their shapes, and operator types.
+ *
+ * @param model - a model from {@link decodeModel}, which ensures it has a graph.
+ * @returns the interface; dims are numbers, symbolic names, or null where unknown.
+ * @throws {OnnxFlowError} `INVALID_MODEL` for a model without a graph (never one from
+ *   {@link decodeModel}).
+ * @example
+ * ```ts
+ * const io = modelInterface(decodeModel(bytes, 'inspect', "'flow.onnx'"));
+ * io.inputs; // [{ name: 'z', elemType: 1, dims: ['batch', 2] }]
+ * ```
+ */
 export function modelInterface(model: onnx.ModelProto): ModelInterface {
-  const graph = model.graph as onnx.GraphProto;
+  const graph = model.graph;
+  if (!graph) {
+    throw new OnnxFlowError(
+      'INVALID_MODEL',
+      'modelInterface(): the model has no graph; it is not an ONNX model or it is truncated. ' +
+        'Decode it with decodeModel(), which says which.',
+    );
+  }
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
   const opsetEntry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   return {

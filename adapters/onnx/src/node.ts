@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, describeValue } from '@latent-langevin/core';
 import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
 import { OnnxFlowError } from './errors.js';
 import {
   type OnnxFlow,
@@ -13,6 +14,7 @@ import {
   type ProviderChoice,
   createOnnxFlow,
 } from './onnx-flow.js';
+import { FLOW_OPTIONS, type OptionSpec, parseOptions } from './options.js';
 
 /** Execution providers of the Node entry. */
 export type NodeExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
@@ -26,17 +28,46 @@ export interface NodeOnnxFlowOptions extends OnnxFlowOptions {
    * of throwing; default false.
    */
   readonly fallbackToCpu?: boolean;
-  /** CUDA device index; default 0. */
+  /** CUDA device index, an integer >= 0; default 0. */
   readonly deviceId?: number;
 }
+
+/** Every option of the Node entry: the shared ones and its own. */
+const NODE_OPTIONS: Readonly<Record<keyof NodeOnnxFlowOptions, OptionSpec>> = {
+  ...FLOW_OPTIONS,
+  executionProvider: {
+    schema: z.enum(['cpu', 'cuda', 'webgpu']),
+    expected: "'cpu', 'cuda' or 'webgpu' in Node",
+    fix: 'For wasm use @latent-langevin/onnx/web.',
+  },
+  fallbackToCpu: {
+    schema: z.boolean(),
+    expected: 'true or false',
+    fix: 'Pass fallbackToCpu: true to fall back with a warning, or leave it out to throw.',
+  },
+  deviceId: {
+    schema: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1),
+    expected: 'an integer >= 0, the index of a CUDA device',
+    fix: 'Pass e.g. deviceId: 0 (nvidia-smi lists the devices).',
+  },
+};
 
 const WEBGPU_HINT =
   "onnxruntime-node's WebGPU provider runs on Vulkan: it needs libvulkan1 and a GPU driver " +
   'with Vulkan support.';
 
+// The default install of onnxruntime-node on Linux x64 downloads the CUDA 12 provider library
+// (install-metadata.js), but not where npm is offline or onnxruntime-node-install=skip is set,
+// as this repository's .npmrc does; the library also needs the CUDA 12 and cuDNN runtimes.
 const CUDA_HINT =
-  'The CUDA provider needs an NVIDIA GPU with CUDA 12 and onnxruntime-node installed with ' +
-  'ONNXRUNTIME_NODE_INSTALL=cuda12 (its default install downloads no GPU libraries here).';
+  'The CUDA provider needs an NVIDIA GPU, the CUDA 12 and cuDNN runtime libraries, and the ' +
+  "provider library of onnxruntime-node, which is missing when it was installed with 'skip' or " +
+  'offline: reinstall it with network access and ONNXRUNTIME_NODE_INSTALL=cuda12, e.g. ' +
+  'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node.';
 
 /** Reads a model from a path, a `file:`/`http(s):` URL, or bytes. */
 async function readSource(
@@ -76,9 +107,15 @@ async function readSource(
  * on onnxruntime-node, with gradients from this package's own ONNX autodiff by default.
  *
  * @param source path, `file:` or `http(s):` URL, or the model's bytes
- * @param options names, gradient mode, execution provider (`cpu` or `cuda`), `maxBatch`
- * @throws OnnxFlowError when the file is not ONNX, a name is missing or ambiguous, an operator
- *   has no autodiff rule (with `gradient: 'autodiff'`), or the provider is unavailable
+ * @param options names, gradient mode, execution provider (`cpu`, `cuda` or `webgpu`),
+ *   `maxBatch`; unknown keys are refused
+ * @throws InvalidArgumentError when an option is invalid or unknown (naming the closest valid
+ *   one), or the source is neither a path, a URL nor bytes
+ * @throws OnnxFlowError when the file cannot be read or is not ONNX (`INVALID_ARGUMENT`,
+ *   `INVALID_MODEL`), ONNX Runtime rejects the graph on the CPU (`INVALID_MODEL`), a name is
+ *   missing or ambiguous, the autodiff cannot differentiate the model with `gradient:
+ *   'autodiff'` (`UNSUPPORTED_OPERATOR`, `UNSUPPORTED_MODEL` for an opset below 13), or the
+ *   provider cannot start (`PROVIDER_UNAVAILABLE`)
  * @example
  * ```ts
  * const flow = await loadOnnxFlow('fixtures/two-moons-realnvp/model.onnx');
@@ -90,19 +127,14 @@ export async function loadOnnxFlow(
   source: string | URL | Uint8Array | ArrayBuffer,
   options: NodeOnnxFlowOptions = {},
 ): Promise<OnnxFlow> {
+  const parsed = parseOptions<NodeOnnxFlowOptions>('loadOnnxFlow()', options, NODE_OPTIONS);
   const { bytes, name } = await readSource(source);
-  const requested = options.executionProvider ?? 'cpu';
-  if (requested !== 'cpu' && requested !== 'cuda' && requested !== 'webgpu') {
-    throw new InvalidArgumentError('loadOnnxFlow()', [
-      `options.executionProvider must be 'cpu', 'cuda' or 'webgpu' in Node; received ` +
-        `${describeValue(requested)}. For wasm use @latent-langevin/onnx/web.`,
-    ]);
-  }
+  const requested = parsed.executionProvider ?? 'cpu';
   const cpu: ProviderChoice = { name: 'cpu', config: 'cpu', hint: '' };
   const gpu: Record<'cuda' | 'webgpu', ProviderChoice> = {
     cuda: {
       name: 'cuda',
-      config: { name: 'cuda', deviceId: options.deviceId ?? 0 },
+      config: { name: 'cuda', deviceId: parsed.deviceId ?? 0 },
       hint: CUDA_HINT,
     },
     webgpu: { name: 'webgpu', config: 'webgpu', hint: WEBGPU_HINT },
@@ -112,13 +144,26 @@ export async function loadOnnxFlow(
     ort as unknown as OrtLike,
     bytes,
     name,
-    options,
+    parsed,
     providers,
-    options.fallbackToCpu === true,
+    parsed.fallbackToCpu === true,
   );
 }
 
-/** Execution providers this onnxruntime-node build lists (a listed one may still fail to start). */
+/**
+ * Lists the execution providers this onnxruntime-node build knows; a listed one may still fail
+ * to start (CUDA without its provider library or runtime, WebGPU without Vulkan), so try it with
+ * `loadOnnxFlow()`.
+ *
+ * @returns provider names, e.g. `['cpu', 'webgpu', 'cuda', 'tensorrt']`; `['cpu']` for builds of
+ *   onnxruntime-node without `listSupportedBackends` (before 1.17).
+ * @throws never; an old build without the listing gives `['cpu']`.
+ * @example
+ * ```ts
+ * const provider = listExecutionProviders().includes('cuda') ? 'cuda' : 'cpu';
+ * const flow = await loadOnnxFlow('flow.onnx', { executionProvider: provider });
+ * ```
+ */
 export function listExecutionProviders(): string[] {
   const backends = (ort as unknown as { listSupportedBackends?: () => { name: string }[] })
     .listSupportedBackends;

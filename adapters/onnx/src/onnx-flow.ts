@@ -13,9 +13,10 @@ import {
   describeValue,
 } from '@latent-langevin/core';
 import { finiteDifferenceFlow } from '@latent-langevin/finite-difference';
+import { formatUnsupported } from './autodiff/build-vjp.js';
 import type { onnx } from './autodiff/proto.js';
 import { OnnxAutodiffError, buildVjpModel, unsupportedOperators } from './autodiff/index.js';
-import { OnnxFlowError } from './errors.js';
+import { type OnnxFlowErrorCode, OnnxFlowError } from './errors.js';
 import {
   type ResolvedInterface,
   decodeModel,
@@ -91,7 +92,12 @@ export interface OnnxFlow extends DifferentiableFlow {
   readonly executionProvider: string;
   /** Where gradients come from. */
   readonly gradientSource: 'autodiff' | 'exported' | 'finite-difference';
-  /** Operators on the differentiated path without an autodiff rule (empty when covered). */
+  /**
+   * Operators on the differentiated path that the autodiff could not differentiate: without a
+   * rule, or whose rule failed on this model (with the reason, e.g. `MatMul (the rank of tensor
+   * 'w' could not be inferred ...)`). Empty when the autodiff covers the model, and when it was
+   * not tried or refused the whole model (an opset below 13).
+   */
   readonly unsupportedOperators: readonly string[];
   /** The names and shapes read from the model. */
   readonly io: ResolvedInterface;
@@ -115,8 +121,26 @@ const VJP_COTANGENT_X = 'latent_langevin_cotangent_x';
 const VJP_COTANGENT_LOGDET = 'latent_langevin_cotangent_logdet';
 
 /**
- * Creates sessions on the first provider that works. Throws when the first choice fails and
- * `fallback` is false; otherwise logs each failure and tries the next.
+ * Providers that run wherever the runtime itself runs: when one of them cannot create a session,
+ * the graph is at fault (an unknown operator, a type without a kernel), not the provider.
+ */
+const HOST_PROVIDERS: ReadonlySet<string> = new Set(['cpu', 'wasm']);
+
+/** The first line of an error's message. */
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0].trim();
+}
+
+/**
+ * Creates a session on the first provider that works. When a host provider (`cpu`, `wasm`)
+ * fails, the graph is invalid for this runtime: `INVALID_MODEL`, with the runtime's message and
+ * its error as the cause. When any other provider fails and `fallback` is false, or every
+ * provider failed, `PROVIDER_UNAVAILABLE`; with `fallback`, each failure is logged and the next
+ * provider tried.
+ *
+ * @param graph - what the bytes are, for messages: the user's model, or the VJP graph built
+ *   from it (whose rejection is a bug of the autodiff).
  */
 async function createSession(
   ort: OrtLike,
@@ -126,8 +150,9 @@ async function createSession(
   logger: OnnxLogger | undefined,
   where: string,
   sessionOptions: Record<string, unknown> | undefined,
+  graph: 'model' | 'vjp',
 ): Promise<{ session: OrtSessionLike; provider: ProviderChoice }> {
-  const failures: string[] = [];
+  const failures: { provider: ProviderChoice; error: unknown }[] = [];
   for (const [k, provider] of providers.entries()) {
     try {
       const session = await ort.InferenceSession.create(bytes, {
@@ -140,23 +165,84 @@ async function createSession(
       });
       return { session, provider };
     } catch (error) {
-      const reason = (error as Error)?.message ?? String(error);
-      failures.push(`${provider.name}: ${reason.split('\n')[0]}. ${provider.hint}`);
+      const reason = firstLine(error);
+      if (HOST_PROVIDERS.has(provider.name)) {
+        const fix =
+          graph === 'model'
+            ? 'Check the model with onnx.checker.check_model(model, full_check=True), and ' +
+              're-export it with torch.onnx.export using operators this ONNX Runtime supports.'
+            : 'The VJP graph is built by this package, so this is a bug in it: report it with ' +
+              "the model, and pass gradient: 'finite-difference' meanwhile.";
+        throw new OnnxFlowError(
+          'INVALID_MODEL',
+          `${where}: ONNX Runtime cannot load ` +
+            `${graph === 'model' ? 'the model' : 'the VJP graph built from the model'} on ` +
+            `'${provider.name}': ${reason}. ${fix}` +
+            (sessionOptions === undefined
+              ? ''
+              : ' If it loads without options.sessionOptions, one of those is at fault.'),
+          { cause: error },
+        );
+      }
+      failures.push({ provider, error });
       const last = k === providers.length - 1;
       if (!fallback || last) break;
       logger?.warn(
-        `${where}: execution provider '${provider.name}' is unavailable ` +
-          `(${reason.split('\n')[0]}); ` +
+        `${where}: execution provider '${provider.name}' is unavailable (${reason}); ` +
           `falling back to '${providers[k + 1].name}'. ${provider.hint}`,
       );
     }
   }
+  const lines = failures.map(
+    ({ provider, error }) => `\n  - ${provider.name}: ${firstLine(error)}. ${provider.hint}`,
+  );
   throw new OnnxFlowError(
     'PROVIDER_UNAVAILABLE',
-    `${where}: no execution provider could run the model:${failures
-      .map((f) => `\n  - ${f}`)
-      .join('')}`,
+    `${where}: no execution provider could run the model:${lines.join('')}`,
+    { cause: failures.at(-1)?.error },
   );
+}
+
+/** Releases a session on a failure path, where the first error is the one worth reporting. */
+async function releaseQuietly(session: OrtSessionLike): Promise<void> {
+  try {
+    await session.release();
+  } catch {
+    // The load already failed; a second error from the runtime would only hide the first.
+  }
+}
+
+/**
+ * How to report an autodiff that refuses the model: the `OnnxFlowError` code, what happened and
+ * the fix. With `auto` the caller falls back to finite differences and logs `text` and `fix`;
+ * with `autodiff` it throws them.
+ */
+function autodiffRefusal(
+  error: OnnxAutodiffError,
+  opset: number,
+): { code: OnnxFlowErrorCode; text: string; fix: string } {
+  if (error.code === 'UNSUPPORTED_OPSET') {
+    return {
+      code: 'UNSUPPORTED_MODEL',
+      text:
+        `the model imports default-domain opset ${opset}, and the autodiff needs 13 or above ` +
+        '(ReduceSum takes its axes as an input from opset 13 on)',
+      fix:
+        'Re-export it at opset 13 or above, e.g. torch.onnx.export(..., opset_version=17), ' +
+        'or convert it with onnx.version_converter.convert_version(model, 17)',
+    };
+  }
+  const codes: Partial<Record<OnnxAutodiffError['code'], OnnxFlowErrorCode>> = {
+    UNSUPPORTED_OPERATOR: 'UNSUPPORTED_OPERATOR',
+    INVALID_MODEL: 'INVALID_MODEL',
+  };
+  return {
+    code: codes[error.code] ?? 'UNSUPPORTED_MODEL',
+    text:
+      'the autodiff cannot differentiate the model: ' +
+      error.message.replace(/^\S+\(\): /, '').replace(/\.$/, ''),
+    fix: 'Re-export the model so that the autodiff covers it',
+  };
 }
 
 /** Copies ONNX Runtime output data into a Float32Array slice. */
@@ -202,6 +288,7 @@ async function probeDataShape(
 /**
  * Builds an {@link OnnxFlow} from model bytes on the given runtime.
  *
+ * @param options - validated by the entry with `parseOptions()`; trusted here.
  * @internal used by the Node and browser `loadOnnxFlow()` entries
  */
 export async function createOnnxFlow(
@@ -214,26 +301,7 @@ export async function createOnnxFlow(
 ): Promise<OnnxFlow> {
   const where = 'loadOnnxFlow()';
   const gradientMode = options.gradient ?? 'auto';
-  if (!['autodiff', 'exported', 'finite-difference', 'auto'].includes(gradientMode)) {
-    throw new InvalidArgumentError(where, [
-      `options.gradient must be 'autodiff', 'exported', 'finite-difference' or 'auto'; ` +
-        `received ${describeValue(gradientMode)}.`,
-    ]);
-  }
   const maxBatch = options.maxBatch ?? 4096;
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-    throw new InvalidArgumentError(where, [
-      `options.maxBatch must be an integer >= 1; received ${describeValue(maxBatch)}. ` +
-        'Pass e.g. maxBatch: 1024.',
-    ]);
-  }
-  if (gradientMode === 'exported' && options.exported === undefined) {
-    throw new InvalidArgumentError(where, [
-      "options.exported is missing; gradient: 'exported' needs the names of the model's " +
-        "gradient output and cotangent inputs: { gradient: 'vjp_z', cotangentX: 'cotangent_x', " +
-        "cotangentLogDet: 'cotangent_logdet' }.",
-    ]);
-  }
 
   const model = decodeModel(bytes, where, source);
   const io = modelInterface(model);
@@ -275,28 +343,51 @@ export async function createOnnxFlow(
     }
   }
 
-  // Decide where gradients come from before creating any session.
-  const missing =
-    gradientMode === 'autodiff' || gradientMode === 'auto'
-      ? unsupportedOperators(model, resolved.input, [resolved.x, resolved.logDet])
-      : [];
-  let gradientSource: OnnxFlow['gradientSource'];
-  if (gradientMode === 'exported') gradientSource = 'exported';
-  else if (gradientMode === 'finite-difference') gradientSource = 'finite-difference';
-  else if (missing.length === 0) gradientSource = 'autodiff';
-  else if (gradientMode === 'auto') {
+  // Decide where gradients come from before creating any session. Under 'auto', whatever the
+  // autodiff refuses (an operator without a rule, an opset below 13, a rank it cannot infer)
+  // falls back to finite differences with a warning; under 'autodiff' it is an error.
+  let gradientSource: OnnxFlow['gradientSource'] =
+    gradientMode === 'auto' ? 'autodiff' : gradientMode;
+  let unsupported: readonly string[] = [];
+  const refuse = (error: OnnxAutodiffError): void => {
+    const { code, text, fix } = autodiffRefusal(error, io.opset);
+    if (gradientMode === 'autodiff') {
+      throw new OnnxFlowError(
+        code,
+        `${where}: ${text}. ${fix}, or pass gradient: 'auto' or 'finite-difference' to use ` +
+          'finite differences instead.',
+        { cause: error },
+      );
+    }
     gradientSource = 'finite-difference';
+    unsupported = error.operators.map(formatUnsupported);
     options.logger?.warn(
-      `${where}: no autodiff rule for operator(s) ${missing.join(', ')} on the path from ` +
-        `'${resolved.input}' to the outputs; using finite differences (exact MALA, slower).`,
+      `${where}: ${text}; using finite differences (exact MALA, slower). ${fix} for exact ` +
+        "gradients, or pass gradient: 'finite-difference' to choose them without this warning.",
     );
-  } else {
-    throw new OnnxFlowError(
-      'UNSUPPORTED_OPERATOR',
-      `${where}: no autodiff rule for operator(s) ${missing.join(', ')} on the path from ` +
-        `'${resolved.input}' to the outputs. Pass gradient: 'auto' or 'finite-difference' to use ` +
-        'finite differences instead.',
-    );
+  };
+
+  if (gradientSource === 'autodiff') {
+    try {
+      unsupported = unsupportedOperators(model, resolved.input, [resolved.x, resolved.logDet]);
+    } catch (error) {
+      if (!(error instanceof OnnxAutodiffError)) throw error;
+      refuse(error);
+    }
+  }
+  if (gradientSource === 'autodiff' && unsupported.length > 0) {
+    const text =
+      `no autodiff rule for operator(s) ${unsupported.join(', ')} on the path from ` +
+      `'${resolved.input}' to the outputs`;
+    if (gradientMode === 'autodiff') {
+      throw new OnnxFlowError(
+        'UNSUPPORTED_OPERATOR',
+        `${where}: ${text}. Pass gradient: 'auto' or 'finite-difference' to use finite ` +
+          'differences instead.',
+      );
+    }
+    gradientSource = 'finite-difference';
+    options.logger?.warn(`${where}: ${text}; using finite differences (exact MALA, slower).`);
   }
 
   // The VJP graph is built before any session: a model autodiff cannot handle after all (a rank
@@ -315,12 +406,8 @@ export async function createOnnxFlow(
       });
       vjpBytes = (vjpModel.constructor as typeof onnx.ModelProto).encode(vjpModel).finish();
     } catch (error) {
-      if (!(error instanceof OnnxAutodiffError) || gradientMode !== 'auto') throw error;
-      gradientSource = 'finite-difference';
-      options.logger?.warn(
-        `${where}: autodiff could not differentiate the model (${error.message}); using finite ` +
-          'differences (exact MALA, slower).',
-      );
+      if (!(error instanceof OnnxAutodiffError)) throw error;
+      refuse(error);
     }
   }
 
@@ -332,33 +419,40 @@ export async function createOnnxFlow(
     options.logger,
     where,
     options.sessionOptions,
+    'model',
   );
-  const dataShape =
-    resolved.dataShape ?? (await probeDataShape(ort, forwardSession, resolved, where));
-  const size = dataSize(dataShape);
-  if (d !== size) {
-    await forwardSession.release();
-    throw new OnnxFlowError(
-      'UNSUPPORTED_MODEL',
-      `${where}: input '${resolved.input}' has ${d} values a row but output '${resolved.x}' has ` +
-        `${size}; a flow maps R^d to R^d. Check the input and output names.`,
-    );
-  }
-
+  // From here on, a failure releases the forward session before it propagates.
+  let dataShape: readonly number[];
   let vjpSession: OrtSessionLike | null = null;
-  if (vjpBytes !== null) {
-    vjpSession = (
-      await createSession(
-        ort,
-        vjpBytes,
-        [provider],
-        false,
-        options.logger,
-        `${where} (VJP graph)`,
-        options.sessionOptions,
-      )
-    ).session;
+  try {
+    dataShape = resolved.dataShape ?? (await probeDataShape(ort, forwardSession, resolved, where));
+    if (d !== dataSize(dataShape)) {
+      throw new OnnxFlowError(
+        'UNSUPPORTED_MODEL',
+        `${where}: input '${resolved.input}' has ${d} values a row but output '${resolved.x}' ` +
+          `has ${dataSize(dataShape)}; a flow maps R^d to R^d. Check the input and output names` +
+          (options.dataShape === undefined ? '.' : ', and options.dataShape.'),
+      );
+    }
+    if (vjpBytes !== null) {
+      vjpSession = (
+        await createSession(
+          ort,
+          vjpBytes,
+          [provider],
+          false,
+          options.logger,
+          `${where} (VJP graph)`,
+          options.sessionOptions,
+          'vjp',
+        )
+      ).session;
+    }
+  } catch (error) {
+    await releaseQuietly(forwardSession);
+    throw error;
   }
+  const size = dataSize(dataShape);
 
   const fixed = resolved.fixedBatch;
   const chunk = fixed ?? maxBatch;
@@ -537,7 +631,7 @@ export async function createOnnxFlow(
     gradient: gradientSource === 'finite-difference' ? 'finite-difference' : 'exact',
     executionProvider: provider.name,
     gradientSource,
-    unsupportedOperators: missing,
+    unsupportedOperators: unsupported,
     io: { ...resolved, dataShape },
     operators: io.operators,
     opset: io.opset,
@@ -547,8 +641,11 @@ export async function createOnnxFlow(
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await forwardSession.release();
-      await vjpSession?.release();
+      try {
+        await forwardSession.release();
+      } finally {
+        await vjpSession?.release();
+      }
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, describeValue } from '@latent-langevin/core';
 import * as ort from 'onnxruntime-web';
+import { z } from 'zod';
 import { OnnxFlowError } from './errors.js';
 import {
   type OnnxFlow,
@@ -12,6 +13,7 @@ import {
   type ProviderChoice,
   createOnnxFlow,
 } from './onnx-flow.js';
+import { FLOW_OPTIONS, type OptionSpec, parseOptions } from './options.js';
 
 export * from './errors.js';
 export type { OnnxFlow, OnnxFlowOptions, GradientMode, OnnxLogger } from './onnx-flow.js';
@@ -31,6 +33,19 @@ export interface WebOnnxFlowOptions extends OnnxFlowOptions {
   readonly executionProviders?: readonly WebExecutionProvider[];
 }
 
+/** Every option of the browser entry: the shared ones and its own. */
+const WEB_OPTIONS: Readonly<Record<keyof WebOnnxFlowOptions, OptionSpec>> = {
+  ...FLOW_OPTIONS,
+  executionProviders: {
+    schema: z.array(z.enum(['webgpu', 'wasm'])).min(1),
+    expected: "a non-empty array of 'webgpu' and 'wasm', in the order to try them",
+    field: "'webgpu' or 'wasm'",
+    fix:
+      "Pass e.g. executionProviders: ['wasm']. In Node, the CPU and CUDA providers are in " +
+      '@latent-langevin/onnx.',
+  },
+};
+
 const HINTS: Record<WebExecutionProvider, string> = {
   webgpu:
     'WebGPU needs a browser that exposes navigator.gpu (Chrome 113+, Edge, recent Safari) on a ' +
@@ -42,8 +57,11 @@ const HINTS: Record<WebExecutionProvider, string> = {
  * Loads an ONNX normalizing flow as a `DifferentiableFlow` on onnxruntime-web.
  *
  * @param source a URL or the model's bytes
- * @param options as in the Node entry, with `executionProviders` among `webgpu` and `wasm`
- * @throws OnnxFlowError as the Node entry does
+ * @param options as in the Node entry, with `executionProviders` among `webgpu` and `wasm`;
+ *   unknown keys are refused
+ * @throws InvalidArgumentError when an option is invalid or unknown (naming the closest valid
+ *   one), or the source is neither a URL nor bytes
+ * @throws OnnxFlowError as the Node entry does, `INVALID_MODEL` when wasm rejects the graph
  * @example
  * ```ts
  * const flow = await loadOnnxFlow(new URL('./two-moons.onnx', import.meta.url));
@@ -54,6 +72,7 @@ export async function loadOnnxFlow(
   source: string | URL | Uint8Array | ArrayBuffer,
   options: WebOnnxFlowOptions = {},
 ): Promise<OnnxFlow> {
+  const parsed = parseOptions<WebOnnxFlowOptions>('loadOnnxFlow()', options, WEB_OPTIONS);
   let bytes: Uint8Array;
   let name = 'the model bytes';
   if (source instanceof Uint8Array) bytes = source;
@@ -77,17 +96,12 @@ export async function loadOnnxFlow(
       `source must be a URL or bytes; received ${describeValue(source)}.`,
     ]);
   }
-  const requested = options.executionProviders ?? (['webgpu', 'wasm'] as const);
-  const providers: ProviderChoice[] = requested.map((provider) => {
-    if (provider !== 'webgpu' && provider !== 'wasm') {
-      throw new InvalidArgumentError('loadOnnxFlow()', [
-        `options.executionProviders may hold 'webgpu' and 'wasm'; received ` +
-          `${describeValue(provider)}. In Node, the CPU and CUDA providers are in ` +
-          '@latent-langevin/onnx.',
-      ]);
-    }
-    return { name: provider, config: provider, hint: HINTS[provider] };
-  });
+  const requested = parsed.executionProviders ?? (['webgpu', 'wasm'] as const);
+  const providers: ProviderChoice[] = requested.map((provider) => ({
+    name: provider,
+    config: provider,
+    hint: HINTS[provider],
+  }));
   const hasWebGpu =
     typeof navigator !== 'undefined' && (navigator as { gpu?: unknown }).gpu !== undefined;
   // Without navigator.gpu, asking ONNX Runtime for WebGPU fails anyway; skip it with the same
@@ -101,10 +115,10 @@ export async function loadOnnxFlow(
           `defined here. ${HINTS.webgpu} Add 'wasm' to executionProviders to fall back.`,
       );
     }
-    options.logger?.warn(
+    parsed.logger?.warn(
       `loadOnnxFlow(): execution provider 'webgpu' is unavailable (navigator.gpu is not ` +
         `defined); using '${usable[0].name}'. ${HINTS.webgpu}`,
     );
   }
-  return createOnnxFlow(ort as unknown as OrtLike, bytes, name, options, usable, true);
+  return createOnnxFlow(ort as unknown as OrtLike, bytes, name, parsed, usable, true);
 }

@@ -5,13 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '@latent-langevin/core';
-import type { OnnxFlowError } from '@latent-langevin/onnx';
-import { decodeModel, loadOnnxFlow } from '@latent-langevin/onnx';
+import { OnnxAutodiffError, OnnxFlowError, decodeModel, loadOnnxFlow } from '@latent-langevin/onnx';
 import { loadOnnxFlow as loadWebOnnxFlow } from '@latent-langevin/onnx/web';
-import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
+import { makeTensor, onnx } from '../src/autodiff/proto.js';
 
-const { onnx } = onnxProto;
 const MOONS = fileURLToPath(
   new URL('../../../fixtures/two-moons-realnvp/model.onnx', import.meta.url),
 );
@@ -29,8 +27,15 @@ async function failure(promise: Promise<unknown>): Promise<OnnxFlowError> {
   return error as OnnxFlowError;
 }
 
-/** A one-node model `y = op(z)`, `z` `[batch, 2]`, with `logdet = ReduceSum(z)`. */
-function oneOperatorModel(op: string): Uint8Array {
+/**
+ * A model `z [batch, 2] -> (x [batch, 2], logdet [batch])` from its nodes, at `opset` (default
+ * 17); `axes` ([1], int64) is an initializer, for ReduceSum.
+ */
+function flowModel(spec: {
+  nodes: onnx.INodeProto[];
+  initializers?: onnx.ITensorProto[];
+  opset?: number;
+}): Uint8Array {
   const tensor = (name: string, dims: (number | string)[]) =>
     onnx.ValueInfoProto.create({
       name,
@@ -44,32 +49,35 @@ function oneOperatorModel(op: string): Uint8Array {
       },
     });
   const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
+    irVersion: 7,
+    opsetImport: [{ domain: '', version: spec.opset ?? 17 }],
     graph: {
-      name: 'one-operator',
+      name: 'flow',
       input: [tensor('z', ['batch', 2])],
       output: [tensor('x', ['batch', 2]), tensor('logdet', ['batch'])],
       initializer: [
-        onnx.TensorProto.create({
-          name: 'axes',
-          dataType: onnx.TensorProto.DataType.INT64,
-          dims: [1],
-          int64Data: [1],
-        }),
+        makeTensor([1], onnx.TensorProto.DataType.INT64, [1], 'axes'),
+        ...(spec.initializers ?? []),
       ],
-      node: [
-        { opType: op, input: ['z'], output: ['x'] },
-        {
-          opType: 'ReduceSum',
-          input: ['z', 'axes'],
-          output: ['logdet'],
-          attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
-        },
-      ],
+      node: spec.nodes,
     },
   });
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** A one-node model `y = op(z)`, `z` `[batch, 2]`, with `logdet = ReduceSum(z)`. */
+function oneOperatorModel(op: string): Uint8Array {
+  return flowModel({
+    nodes: [
+      { opType: op, input: ['z'], output: ['x'] },
+      {
+        opType: 'ReduceSum',
+        input: ['z', 'axes'],
+        output: ['logdet'],
+        attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+      },
+    ],
+  });
 }
 
 describe('loadOnnxFlow() with bad input', () => {
@@ -104,7 +112,7 @@ describe('loadOnnxFlow() with bad input', () => {
     expect(error.message).toMatch(/output 'ldj' not found; the model has outputs \[x: .*logdet/);
   });
 
-  it('names an operator without an autodiff rule, or falls back to finite differences', async () => {
+  it('names an operator without a rule, or falls back to finite differences', async () => {
     const model = oneOperatorModel('LpNormalization');
     const error = await failure(loadOnnxFlow(model, { gradient: 'autodiff' }));
     expect(error.code).toBe('UNSUPPORTED_OPERATOR');
@@ -116,6 +124,122 @@ describe('loadOnnxFlow() with bad input', () => {
     expect(flow.unsupportedOperators).toEqual(['LpNormalization']);
     expect(warnings.join('\n')).toMatch(/LpNormalization.*finite differences/);
     await flow.dispose();
+  });
+
+  it('reports a graph that the CPU rejects as INVALID_MODEL, with its message', async () => {
+    const model = oneOperatorModel('NoSuchOperator');
+    for (const options of [{}, { gradient: 'finite-difference' as const }]) {
+      const error = await failure(loadOnnxFlow(model, options));
+      expect(error).toBeInstanceOf(OnnxFlowError);
+      expect(error.code).toBe('INVALID_MODEL');
+      expect(error.message).toMatch(
+        /cannot load the model on 'cpu': This is an invalid model.*NoSuchOperator.*check_model/,
+      );
+      expect(error.message).not.toMatch(/no execution provider/);
+      expect(error.cause).toBeInstanceOf(Error);
+      expect((error.cause as Error).message).toMatch(/No Op registered for NoSuchOperator/);
+    }
+
+    // The same on wasm in the web entry.
+    const web = await failure(loadWebOnnxFlow(model, { executionProviders: ['wasm'] }));
+    expect(web.code).toBe('INVALID_MODEL');
+    expect(web.message).toMatch(/cannot load the model on 'wasm': .*NoSuchOperator/);
+
+    // The same when CPU is the fallback of an unavailable CUDA provider.
+    const warnings: string[] = [];
+    const error = await failure(
+      loadOnnxFlow(model, {
+        executionProvider: 'cuda',
+        fallbackToCpu: true,
+        logger: { warn: (m) => warnings.push(m) },
+      }),
+    );
+    expect(error.code).toBe('INVALID_MODEL');
+    expect(warnings.join('\n')).toMatch(/'cuda' is unavailable.*falling back to 'cpu'/);
+  });
+
+  // Exp, with ReduceSum's axes as an attribute (an input from opset 13).
+  const opset12 = flowModel({
+    opset: 12,
+    nodes: [
+      { opType: 'Exp', input: ['z'], output: ['x'] },
+      {
+        opType: 'ReduceSum',
+        input: ['z'],
+        output: ['logdet'],
+        attribute: [
+          { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] },
+          { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+        ],
+      },
+    ],
+  });
+
+  it('falls back to finite differences at opset 12 under auto, asking for opset 13', async () => {
+    const warnings: string[] = [];
+    const flow = await loadOnnxFlow(opset12, { logger: { warn: (m) => warnings.push(m) } });
+    expect(flow.opset).toBe(12);
+    expect(flow.gradientSource).toBe('finite-difference');
+    expect(flow.unsupportedOperators).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^loadOnnxFlow\(\): the model imports default-domain opset 12, .* needs 13 or above/,
+    );
+    expect(warnings[0]).toMatch(/using finite differences.*Re-export it at opset 13 or above/);
+    expect(warnings[0]).toMatch(/opset_version=17/);
+
+    // d x / d z = exp(z) on the diagonal, d logdet / d z = 1.
+    const z = Float32Array.of(0.5, -1);
+    const vjp = await flow.vjp(z, 1, { x: Float32Array.of(1, 2), logDet: Float32Array.of(1) });
+    expect(vjp.z[0]).toBeCloseTo(Math.exp(0.5) + 1, 3);
+    expect(vjp.z[1]).toBeCloseTo(2 * Math.exp(-1) + 1, 3);
+    await flow.dispose();
+  });
+
+  it("refuses an opset 12 model under gradient: 'autodiff' with an OnnxFlowError", async () => {
+    const error = await failure(loadOnnxFlow(opset12, { gradient: 'autodiff' }));
+    expect(error).toBeInstanceOf(OnnxFlowError);
+    expect(error.code).toBe('UNSUPPORTED_MODEL');
+    expect(error.message).toMatch(/^loadOnnxFlow\(\): the model imports default-domain opset 12/);
+    expect(error.message).toMatch(/opset_version=17.*or pass gradient: 'auto' or 'finite-diff/);
+    expect(error.message).not.toMatch(/unsupportedOperators\(\)/);
+    expect(error.cause).toBeInstanceOf(OnnxAutodiffError);
+    expect((error.cause as OnnxAutodiffError).code).toBe('UNSUPPORTED_OPSET');
+  });
+
+  // x = z @ DequantizeLinear(w8, scale): no rank inference for DequantizeLinear (off the path),
+  // so the MatMul rule fails when it needs the rank of the weight.
+  const opaqueWeight = flowModel({
+    nodes: [
+      { opType: 'DequantizeLinear', input: ['w8', 'scale'], output: ['w'] },
+      { opType: 'MatMul', input: ['z', 'w'], output: ['x'], name: 'matmul' },
+      {
+        opType: 'ReduceSum',
+        input: ['z', 'axes'],
+        output: ['logdet'],
+        attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+      },
+    ],
+    initializers: [
+      makeTensor([2, -1, 3, 4], onnx.TensorProto.DataType.INT8, [2, 2], 'w8'),
+      makeTensor([0.5], onnx.TensorProto.DataType.FLOAT, [], 'scale'),
+    ],
+  });
+
+  it('names the operator whose rule failed when building the VJP falls back', async () => {
+    const warnings: string[] = [];
+    const flow = await loadOnnxFlow(opaqueWeight, { logger: { warn: (m) => warnings.push(m) } });
+    expect(flow.gradientSource).toBe('finite-difference');
+    expect(flow.unsupportedOperators).toEqual([
+      "MatMul (the rank of tensor 'w' could not be inferred, and a gradient rule needs it)",
+    ]);
+    expect(warnings.join('\n')).toMatch(/MatMul rule failed at node 'matmul'.*finite differences/);
+    await flow.dispose();
+
+    const error = await failure(loadOnnxFlow(opaqueWeight, { gradient: 'autodiff' }));
+    expect(error).toBeInstanceOf(OnnxFlowError);
+    expect(error.code).toBe('UNSUPPORTED_MODEL');
+    expect((error.cause as OnnxAutodiffError).code).toBe('RANK_INFERENCE');
   });
 
   it('rejects a latent batch of the wrong length', async () => {
@@ -132,7 +256,12 @@ describe('loadOnnxFlow() with bad input', () => {
   it('explains how to get the CUDA provider when it is unavailable, or falls back', async () => {
     const error = await failure(loadOnnxFlow(MOONS, { executionProvider: 'cuda' }));
     expect(error.code).toBe('PROVIDER_UNAVAILABLE');
-    expect(error.message).toMatch(/cuda: .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    expect(error.message).toMatch(/no execution provider could run the model:\n {2}- cuda: /);
+    expect(error.message).toMatch(/CUDA 12 and cuDNN runtime libraries/);
+    expect(error.message).toMatch(/installed with 'skip' or offline/);
+    expect(error.message).toMatch(/network access and ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    expect(error.message).not.toMatch(/downloads no GPU libraries/);
+    expect(error.cause).toBeInstanceOf(Error);
 
     const warnings: string[] = [];
     const flow = await loadOnnxFlow(MOONS, {
@@ -143,19 +272,6 @@ describe('loadOnnxFlow() with bad input', () => {
     expect(flow.executionProvider).toBe('cpu');
     expect(warnings.join('\n')).toMatch(/'cuda' is unavailable.*falling back to 'cpu'/);
     await flow.dispose();
-  });
-
-  it('rejects an unknown execution provider and bad options', async () => {
-    await expect(loadOnnxFlow(MOONS, { executionProvider: 'tpu' as 'cpu' })).rejects.toThrow(
-      /executionProvider must be 'cpu', 'cuda' or 'webgpu'.*"tpu"/,
-    );
-    await expect(loadOnnxFlow(MOONS, { maxBatch: 0 })).rejects.toThrow(/maxBatch.*received 0/);
-    await expect(loadOnnxFlow(MOONS, { gradient: 'magic' as 'auto' })).rejects.toThrow(
-      /options\.gradient/,
-    );
-    await expect(loadOnnxFlow(MOONS, { gradient: 'exported' })).rejects.toThrow(
-      /options\.exported is missing/,
-    );
   });
 
   it('falls back from WebGPU to wasm in the web entry where there is no WebGPU', async () => {

@@ -110,6 +110,29 @@ function analyse(
   return { graph, opset, ctx, path };
 }
 
+/** The operator type of a node, prefixed with its domain when not the default one. */
+function qualifiedType(node: onnx.INodeProto): string {
+  const domain = node.domain ?? '';
+  return domain && domain !== 'ai.onnx' ? `${domain}.${node.opType}` : `${node.opType}`;
+}
+
+/**
+ * The error of a rule that failed on one node (a rank it needs is unknown, say), with that
+ * operator in `operators`, so that a caller falling back to finite differences can name it.
+ */
+function ruleFailure(error: unknown, node: onnx.INodeProto, view: NodeView, where: string) {
+  if (!(error instanceof OnnxAutodiffError) || error.operators.length > 0) return error;
+  const detail = error.message.startsWith(`${where}: `)
+    ? error.message.slice(where.length + 2)
+    : error.message;
+  const reason = detail.split(/[.;] /)[0].replace(/\.$/, '');
+  return new OnnxAutodiffError(
+    error.code,
+    `${where}: the ${view.opType} rule failed at node '${view.label}': ${detail}`,
+    { cause: error, operators: [{ opType: qualifiedType(node), nodes: [view.label], reason }] },
+  );
+}
+
 /** The reason given for an operator without any rule. */
 const NO_RULE = 'no gradient rule';
 
@@ -118,7 +141,7 @@ function collectUnsupported({ opset, ctx, path }: Analysis): UnsupportedOperator
   const found = new Map<string, { opType: string; nodes: string[]; reason: string }>();
   for (const node of path.nodes) {
     const domain = node.domain ?? '';
-    const opType = domain && domain !== 'ai.onnx' ? `${domain}.${node.opType}` : `${node.opType}`;
+    const opType = qualifiedType(node);
     const view = new NodeView(node, (name) => path.active.has(name), opset);
     const rule = ruleFor(node.opType ?? '', domain);
     let reason: string | null;
@@ -168,7 +191,17 @@ export function unsupportedOperators(
   outputs: readonly string[],
 ): string[] {
   const found = collectUnsupported(analyse(model, input, outputs, 'unsupportedOperators()'));
-  return found.map((op) => (op.reason === NO_RULE ? op.opType : `${op.opType} (${op.reason})`));
+  return found.map(formatUnsupported);
+}
+
+/**
+ * One entry of {@link unsupportedOperators}' list: the operator type alone when it has no rule,
+ * else the type with the reason, e.g. `Pad (mode 'reflect' ...)`.
+ *
+ * @internal shared with the flow, which lists the operators of a caught error the same way
+ */
+export function formatUnsupported(op: UnsupportedOperator): string {
+  return op.reason === NO_RULE ? op.opType : `${op.opType} (${op.reason})`;
 }
 
 /** A value info with the given name and type. */
@@ -212,7 +245,8 @@ function typeFromInfo(info: TensorInfo, name: string): onnx.ITypeProto {
  * @throws {OnnxAutodiffError} `UNSUPPORTED_OPERATOR` naming every operator on the path without a
  * rule (fall back to finite differences), `UNSUPPORTED_OPSET` below opset 13, `INVALID_ARGUMENT`
  * for unknown or colliding names or non-float tensors, `RANK_INFERENCE` when a rule needs a rank
- * that cannot be inferred, `INVALID_MODEL` for graphs not topologically sorted.
+ * that cannot be inferred (with that operator in `operators`), `INVALID_MODEL` for graphs not
+ * topologically sorted, `INTERNAL` for a bug of a rule.
  * @example
  * const model = onnx.ModelProto.decode(await readFile('flow.onnx'));
  * const vjp = buildVjpModel(model, { input: 'z', outputs: ['x', 'logdet'] });
@@ -309,14 +343,23 @@ export function buildVjpModel(model: onnx.IModelProto, options: VjpOptions): onn
     const view = new NodeView(node, (name) => path.active.has(name), opset);
     const rule = ruleFor(node.opType ?? '', node.domain ?? '');
     if (!rule || 'nonDifferentiable' in rule) continue;
-    const dx = rule.vjp(view, builder, dy);
+    let dx: readonly (string | null)[];
+    try {
+      dx = rule.vjp(view, builder, dy);
+    } catch (error) {
+      throw ruleFailure(error, node, view, where);
+    }
     for (let i = 0; i < view.inputCount; i++) {
       if (!view.needs(i)) continue;
       const cotangent = dx[i];
       if (!cotangent) {
-        throw new Error(
+        const reason = `its rule returned no gradient for input ${i}`;
+        throw new OnnxAutodiffError(
+          'INTERNAL',
           `${where}: the ${view.opType} rule returned no cotangent for input ${i} of node ` +
-            `'${view.label}'; this is a bug in the rule.`,
+            `'${view.label}'; this is a bug in the rule. Report it with the model, and pass ` +
+            "gradient: 'finite-difference' meanwhile.",
+          { operators: [{ opType: qualifiedType(node), nodes: [view.label], reason }] },
         );
       }
       contribute(view.input(i), cotangent);

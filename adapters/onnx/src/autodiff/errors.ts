@@ -14,7 +14,9 @@ export type OnnxAutodiffErrorCode =
   /** The model breaks an ONNX rule the transformer relies on (e.g. nodes out of order). */
   | 'INVALID_MODEL'
   /** The rank of a tensor that a gradient rule needs could not be inferred. */
-  | 'RANK_INFERENCE';
+  | 'RANK_INFERENCE'
+  /** An invariant of the transformer itself broke: a bug here, not in the model. */
+  | 'INTERNAL';
 
 /** One operator on the differentiated path that the autodiff cannot differentiate. */
 export interface UnsupportedOperator {
@@ -27,7 +29,8 @@ export interface UnsupportedOperator {
 }
 
 /**
- * Failure of the ONNX autodiff; `operators` is non-empty when `code` is `UNSUPPORTED_OPERATOR`.
+ * Failure of the ONNX autodiff; `operators` is non-empty when `code` is `UNSUPPORTED_OPERATOR`,
+ * and names the operator whose rule failed when a rule failed on one node (`RANK_INFERENCE`).
  *
  * @example
  * try {

@@ -238,13 +238,21 @@ export class GradientBuilder {
    * @param grad - the gradient, shaped like the broadcast result.
    * @param target - the input whose shape the result must have.
    * @returns a tensor with the run-time shape of `target`.
+   * @throws {OnnxAutodiffError} `RANK_INFERENCE` when a rank is unknown, `INTERNAL` when
+   * `target` has a higher rank than `grad` (a bug in the calling rule).
    */
   reduceTo(grad: string, target: string): string {
     const g = this.dims(grad);
     const t = this.dims(target);
     if (sameDims(g, t)) return grad;
     if (t.length > g.length) {
-      throw new Error(`GradientBuilder.reduceTo(): '${target}' has a higher rank than '${grad}'`);
+      throw new OnnxAutodiffError(
+        'INTERNAL',
+        `buildVjpModel(): a gradient rule asked to reduce '${grad}' (rank ${g.length}) to the ` +
+          `shape of '${target}' (rank ${t.length}), of higher rank; a broadcast result never ` +
+          'has a lower rank than its inputs, so this is a bug in the rule. Report it with the ' +
+          "model, and pass gradient: 'finite-difference' meanwhile.",
+      );
     }
     if (t.length === 0) return this.op('ReduceSum', [grad], { keepdims: 0 });
 

@@ -6,6 +6,7 @@
  */
 
 import onnxProto from 'onnx-proto';
+import { OnnxAutodiffError } from './errors.js';
 
 export import onnx = onnxProto.onnx;
 
@@ -140,6 +141,8 @@ function toInt64(value: number): bigint {
  * @param values - the elements, row-major.
  * @param dtype - an element type of `TensorProto.DataType` (not STRING).
  * @param dims - the shape; its product must equal `values.length`.
+ * @throws {OnnxAutodiffError} `INTERNAL` for an element type it cannot store (STRING, UINT16...):
+ *   the rules only make constants of float, integer and boolean types.
  */
 export function makeTensor(
   values: readonly number[],
@@ -170,7 +173,12 @@ export function makeTensor(
       case DataType.INT8:
         return new Uint8Array(Int8Array.from(values).buffer);
       default:
-        throw new Error(`makeTensor(): element type ${dataTypeName(dtype)} is not supported`);
+        throw new OnnxAutodiffError(
+          'INTERNAL',
+          `makeTensor(): element type ${dataTypeName(dtype)} is not supported; the gradient ` +
+            'rules make constants of FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT64, INT32, INT8, UINT8 ' +
+            'and BOOL only, so this is a bug in a rule.',
+        );
     }
   })();
   return onnx.TensorProto.create({ name, dataType: dtype, dims: [...dims], rawData: bytes });

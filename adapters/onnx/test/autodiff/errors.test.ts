@@ -17,6 +17,8 @@ import {
   tensor,
   value,
 } from './helpers.js';
+import { GradientBuilder } from '../../src/autodiff/graph-builder.js';
+import { ShapeContext } from '../../src/autodiff/rank-inference.js';
 
 /** z -> Foo -> FusedMatMul (com.microsoft) -> Exp -> y, plus Einsum and Det off the path. */
 const unsupported = makeModel({
@@ -147,7 +149,26 @@ describe('argument and model checks', () => {
     expect(unsupportedOperators(opaque, 'z', ['y'])).toEqual([]);
     const error = thrown(() => buildVjpModel(opaque, { input: 'z', outputs: ['y'] }));
     expect(error.code).toBe('RANK_INFERENCE');
-    expect(error.message).toMatch(/rank of tensor 'w'.*value_info/);
+    expect(error.message).toMatch(
+      /MatMul rule failed at node 'MatMul_y'.*rank of tensor 'w'.*value_info/,
+    );
+    expect(error.operators).toEqual([
+      {
+        opType: 'MatMul',
+        nodes: ['MatMul_y'],
+        reason: "the rank of tensor 'w' could not be inferred, and a gradient rule needs it",
+      },
+    ]);
+    expect(error.cause).toBeInstanceOf(OnnxAutodiffError);
+  });
+
+  it('refuses, as INTERNAL, a broadcast reduction to a tensor of higher rank', () => {
+    const ctx = new ShapeContext(13);
+    ctx.setTensor('g', { dtype: FLOAT, dims: ['n'] });
+    ctx.setTensor('t', { dtype: FLOAT, dims: ['n', 2] });
+    const error = thrown(() => new GradientBuilder(ctx, ['g', 't']).reduceTo('g', 't'));
+    expect(error.code).toBe('INTERNAL');
+    expect(error.message).toMatch(/reduce 'g' \(rank 1\) to the shape of 't' \(rank 2\).*a bug/);
   });
 
   it('refuses graphs whose nodes are not topologically sorted', () => {

@@ -59,7 +59,9 @@ const div: GradientRule = (node, b, [dy]) => {
   ];
 };
 
-// y = a ^ e: da = dy * e * a^(e - 1), de = dy * y * log(a), with de = 0 where a = 0 (PyTorch).
+// y = a ^ e: da = dy * e * a^(e - 1), de = dy * y * log(a), masked as PyTorch's pow_backward
+// masks them: da = 0 where e = 0 (else 0 * 0^-1 = NaN at a = 0), and de = 0 where a = 0 and
+// e >= 0 (the limit of a^e log a as a -> 0+); where a = 0 and e < 0, de = y log(a) = -inf.
 const pow: GradientRule = (node, b, [dy]) => {
   const [base, exponent, y] = [node.input(0), node.input(1), node.output(0)];
   let da: string | null = null;
@@ -67,11 +69,16 @@ const pow: GradientRule = (node, b, [dy]) => {
   if (node.needs(0)) {
     const e = b.dtype(exponent) === b.dtype(base) ? exponent : b.castLike(exponent, base);
     const power = b.op('Pow', [base, b.sub(e, b.scalar(1, e))]);
-    da = b.reduceTo(b.mul(dy!, b.mul(e, power)), base);
+    const constantAtZero = b.op('Equal', [e, b.scalar(0, e)]);
+    const g = b.op('Where', [constantAtZero, b.scalar(0, dy!), b.mul(dy!, b.mul(e, power))]);
+    da = b.reduceTo(g, base);
   }
   if (node.needs(1)) {
     const zero = b.scalar(0, y);
-    const atZero = b.op('Equal', [base, b.scalar(0, base)]);
+    const atZero = b.op('And', [
+      b.op('Equal', [base, b.scalar(0, base)]),
+      b.op('GreaterOrEqual', [exponent, b.scalar(0, exponent)]),
+    ]);
     const log = b.op('Where', [atZero, zero, b.mul(y, b.op('Log', [base]))]);
     let g = b.mul(dy!, log);
     if (b.dtype(exponent) !== b.dtype(g)) g = b.castLike(g, exponent);
