@@ -15,13 +15,17 @@ export interface UseBackendOptions {
   readonly wasmPaths?: string | Record<string, string>;
 }
 
-/** Directory of the installed `@tensorflow/tfjs-backend-wasm` binaries, in Node only. */
-async function nodeWasmDirectory(): Promise<string | undefined> {
-  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') {
+/**
+ * Directory of the installed `@tensorflow/tfjs-backend-wasm` binaries, in Node only. Node's
+ * modules are taken with `process.getBuiltinModule` rather than imported, so that a browser
+ * bundle has nothing to resolve or stub.
+ */
+function nodeWasmDirectory(): string | undefined {
+  if (typeof process === 'undefined' || typeof process.getBuiltinModule !== 'function') {
     return undefined;
   }
-  const { createRequire } = await import('node:module');
-  const { dirname, sep } = await import('node:path');
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const { dirname, sep } = process.getBuiltinModule('node:path');
   const main = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
   return dirname(main) + sep;
 }
@@ -65,7 +69,7 @@ export async function useBackend(name: string, options: UseBackendOptions = {}):
       );
     }
     try {
-      const paths = options.wasmPaths ?? (await nodeWasmDirectory());
+      const paths = options.wasmPaths ?? nodeWasmDirectory();
       if (paths !== undefined) wasm.setWasmPaths(paths);
     } catch (error) {
       throw new TfjsFlowError(

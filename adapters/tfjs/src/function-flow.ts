@@ -8,6 +8,7 @@ import {
   type TfjsFlow,
   type TfjsFlowOptions,
   createTfjsFlow,
+  parseLogger,
   parseMaxBatch,
   parseShape,
 } from './tfjs-flow.js';
@@ -68,6 +69,7 @@ export function fromFunction(fn: TfjsFlowFunction, options: FunctionFlowOptions)
   }
   const maxBatch = parseMaxBatch(where, options.maxBatch);
   const dataShape = parseShape(where, 'dataShape', options.dataShape);
+  parseLogger(where, options.logger);
   const registered = registerGradients();
   let released = false;
 
@@ -75,6 +77,7 @@ export function fromFunction(fn: TfjsFlowFunction, options: FunctionFlowOptions)
     where,
     source: 'function',
     run: (z) => fn(z as tf.Tensor2D),
+    forwardOnly: 'fn(t)',
     latentShape: [latentDim],
     ...(dataShape === undefined ? {} : { dataShape }),
     fixedBatch: null,

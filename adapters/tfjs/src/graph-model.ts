@@ -17,6 +17,7 @@ import {
   type TfjsFlow,
   type TfjsFlowOptions,
   createTfjsFlow,
+  parseLogger,
   parseMaxBatch,
   parseShape,
 } from './tfjs-flow.js';
@@ -43,7 +44,10 @@ export interface GraphModelFlow extends TfjsFlow {
   readonly io: ModelIo;
   /** Operator types of the graph, sorted, without repeats. */
   readonly operators: readonly string[];
-  /** Fused nodes whose activation was split into a node of its own so that tfjs can run it. */
+  /**
+   * Fused nodes split into the nodes they were fused from, so that tfjs runs and differentiates
+   * them right on every backend (see `splitFusedActivations()`).
+   */
   readonly splitActivations: readonly string[];
 }
 
@@ -127,8 +131,8 @@ function asyncOnly(where: string, detail: string, cause?: unknown): TfjsFlowErro
 /**
  * Turns a TensorFlow.js graph model into a `DifferentiableFlow` with exact gradients: `tf.grad`
  * through a synchronous `model.execute()`, with the gradients tfjs lacks for converter-emitted
- * kernels (`StridedSlice`, `Einsum`, `GatherNd`, ...) registered once. Fused Tanh activations,
- * which tfjs cannot run, are split into nodes of their own (reported in `splitActivations`).
+ * kernels (`StridedSlice`, `Einsum`, `GatherNd`, ...) registered once. Fused nodes tfjs cannot
+ * run right (a fused Tanh, for one) are split into nodes of their own (`splitActivations`).
  *
  * @param model a loaded `tf.GraphModel`; `z` is its input of shape `[batch, ...latentShape]`, `x`
  *   and `logDet` (`[batch]` or `[batch, 1]`) two of its outputs
@@ -165,33 +169,41 @@ export function fromGraphModel(
   const maxBatch = parseMaxBatch(where, options.maxBatch);
   const latentShapeOption = parseShape(where, 'latentShape', options.latentShape);
   const dataShapeOption = parseShape(where, 'dataShape', options.dataShape);
+  const logger = parseLogger(where, options.logger);
   const registered = registerGradients();
 
-  // Fused activations tfjs cannot run: rebuild the model with them split out.
+  // Fused nodes tfjs cannot run, runs wrongly or cannot differentiate: rebuild the model with
+  // them split into the nodes they were fused from.
   const artifacts = (model as unknown as GraphModelInternals).artifacts;
   const operators = operatorsOf(artifacts?.modelTopology);
-  const fused = unsupportedFusedActivations(artifacts?.modelTopology);
+  const stuck = unsupportedFusedActivations(artifacts?.modelTopology).filter((f) => !f.splittable);
+  if (stuck.length > 0) {
+    throw new TfjsFlowError(
+      'UNSUPPORTED_OPERATOR',
+      `${where}: TensorFlow.js cannot run the fused activation(s) ` +
+        `${stuck.map((f) => `${f.activation} of ${f.op} node '${f.node}'`).join(', ')}. Convert ` +
+        'the model with TF_ENABLE_ONEDNN_OPTS=0 so that grappler leaves the activation as a ' +
+        'node of its own.',
+    );
+  }
   let runModel = model;
   let split: string[] = [];
-  if (fused.length > 0) {
-    const stuck = fused.filter((f) => !f.splittable);
-    if (stuck.length > 0 || artifacts?.weightData === undefined) {
-      const named = stuck.length > 0 ? stuck : fused;
+  const rewritten = artifacts === undefined ? null : splitFusedActivations(artifacts);
+  if (rewritten !== null && rewritten.split.length > 0) {
+    if (artifacts?.weightData === undefined) {
       throw new TfjsFlowError(
         'UNSUPPORTED_OPERATOR',
-        `${where}: TensorFlow.js cannot run the fused activation(s) ` +
-          `${named.map((f) => `${f.activation} of ${f.op} node '${f.node}'`).join(', ')}` +
-          (stuck.length > 0 ? '' : ' and the model kept no weights to rebuild it with') +
-          '. Convert the model with TF_ENABLE_ONEDNN_OPTS=0 so that grappler leaves the ' +
-          'activation as a node of its own.',
+        `${where}: the fused node(s) ${rewritten.split.map((n) => `'${n}'`).join(', ')} must be ` +
+          `split to run right (${rewritten.reasons.join('; ')}), and the model kept no weights ` +
+          'to rebuild it with. Load it with tf.loadGraphModel() or tf.loadGraphModelSync() from ' +
+          'its model.json and weights, or split it yourself with splitFusedActivations().',
       );
     }
-    const rewritten = splitFusedActivations(artifacts);
     runModel = tf.loadGraphModelSync(rewritten.artifacts);
     split = rewritten.split;
-    options.logger?.info?.(
-      `${where}: split the fused ${fused[0].activation} activation of ${split.length} node(s) ` +
-        'into nodes of their own; tfjs cannot run it fused.',
+    logger?.info(
+      `${where}: split ${split.length} fused node(s) into the nodes they were fused from, which ` +
+        `gives the same numbers: ${rewritten.reasons.join('; ')}.`,
     );
   }
   const release = () => {
@@ -257,6 +269,9 @@ export function fromGraphModel(
         const result = runModel.execute({ [input.name]: z }, names) as tf.Tensor[];
         return { x: result[0], logDet: result[1] };
       },
+      forwardOnly:
+        `model.execute({ '${input.name}': t }, ['${x.name}', '${logDet.name}'])` +
+        (runModel === model ? '' : ', on the model loaded from splitFusedActivations(artifacts)'),
       explain,
       latentShape,
       ...(dataShapeOption === undefined ? {} : { dataShape: dataShapeOption }),

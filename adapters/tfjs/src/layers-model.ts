@@ -16,6 +16,7 @@ import {
   type TfjsFlow,
   type TfjsFlowOptions,
   createTfjsFlow,
+  parseLogger,
   parseMaxBatch,
   parseShape,
 } from './tfjs-flow.js';
@@ -75,6 +76,7 @@ export function fromLayersModel(
   }
   const maxBatch = parseMaxBatch(where, options.maxBatch);
   const dataShape = parseShape(where, 'dataShape', options.dataShape);
+  parseLogger(where, options.logger);
   const registered = registerGradients();
 
   const inputs: ModelEndpoint[] = model.inputs.map((t, k) => ({
@@ -106,6 +108,7 @@ export function fromLayersModel(
       const tensors = Array.isArray(result) ? result : [result];
       return { x: tensors[xIndex], logDet: tensors[logDetIndex] };
     },
+    forwardOnly: 'model.predict(t)',
     latentShape,
     ...(dataShape === undefined ? {} : { dataShape }),
     fixedBatch: null,

@@ -1,8 +1,8 @@
 /**
  * The TensorFlow.js flow: a `DifferentiableFlow` over any synchronous tfjs computation
  * `z -> (x, logDet)`, shared by graph models, layers models and plain functions. Gradients are
- * exact: reverse mode through tfjs' own tape. Every call runs inside `tf.tidy`, so no tensor
- * outlives it.
+ * exact: reverse mode through tfjs' own tape. Every call runs inside `tf.tidy`; its outputs are
+ * read with `await tensor.data()` and disposed, so no tensor outlives a call.
  */
 import {
   type DifferentiableFlow,
@@ -17,10 +17,15 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { TfjsFlowError } from './errors.js';
 
-/** Where notices go (a graph rewritten, for instance); the library never writes to the console. */
+/**
+ * Where notices go; the library never writes to the console. `info` receives what the adapter did
+ * on its own that changes nothing in the results (a graph rewritten with the same numbers);
+ * `warn` is kept for notices that ask for action, of which the adapter has none at present, so
+ * the ONNX adapter's logger (or `console`) fits as it is.
+ */
 export interface TfjsLogger {
-  warn(message: string): void;
-  info?(message: string): void;
+  info(message: string): void;
+  warn?(message: string): void;
 }
 
 /** Options shared by `fromGraphModel()`, `fromLayersModel()` and `fromFunction()`. */
@@ -56,6 +61,11 @@ export interface TfjsFlowSpec {
   readonly source: TfjsFlow['source'];
   /** Runs the model; must be synchronous and made of tfjs operations. */
   readonly run: TfjsRun;
+  /**
+   * How to run the model forward only, for the finite-difference fallback that the error for a
+   * kernel without a gradient suggests: an expression of the latent batch `t`, e.g. `fn(t)`.
+   */
+  readonly forwardOnly: string;
   /** Turns an error of the model into the adapter's own, or returns undefined. */
   readonly explain?: (error: unknown) => Error | undefined;
   readonly latentShape: readonly number[];
@@ -70,9 +80,32 @@ export interface TfjsFlowSpec {
 
 type Cotangent = { readonly x?: Float32Array; readonly logDet?: Float32Array };
 
-/** Reads a float32 tensor without copying where the backend allows (cpu: the tensor's array). */
-function read(tensor: tf.Tensor): Float32Array {
-  return tensor.dataSync() as Float32Array;
+/** The tensors of one batch, kept out of `tf.tidy` until their values are read. */
+interface BatchTensors {
+  readonly x: tf.Tensor;
+  readonly logDet: tf.Tensor;
+  /** The VJP, or null without a cotangent or when no path leads from `z` to the objective. */
+  readonly z: tf.Tensor | null;
+}
+
+/** The values of one batch. */
+interface BatchValues {
+  readonly x: Float32Array;
+  readonly logDet: Float32Array;
+  readonly z: Float32Array | null;
+}
+
+/** Validates the `logger` option: absent, or an object with an `info` function. */
+export function parseLogger(where: string, logger: unknown): TfjsLogger | undefined {
+  if (logger === undefined) return undefined;
+  const { info, warn } = (logger ?? {}) as { info?: unknown; warn?: unknown };
+  if (typeof info !== 'function' || (warn !== undefined && typeof warn !== 'function')) {
+    throw new InvalidArgumentError(where, [
+      `options.logger must have an info(message) function (warn is optional); received ` +
+        `${describeValue(logger)}. Pass e.g. logger: console, or leave it out.`,
+    ]);
+  }
+  return logger as TfjsLogger;
 }
 
 /** Validates the `maxBatch` option. */
@@ -126,13 +159,27 @@ export function createTfjsFlow(spec: TfjsFlowSpec): TfjsFlow {
     const message = (error as Error)?.message ?? String(error);
     const kernel = /gradient function not found for (\S+?)\.?$/.exec(message)?.[1];
     if (kernel !== undefined) {
+      const shape = ['n', ...latentShape].join(', ');
       return new TfjsFlowError(
         'UNSUPPORTED_OPERATOR',
         `${where}: tfjs has no gradient for the kernel '${kernel}' on the path from z to x and ` +
           'logDet, and this package registers none for it. Register one with ' +
-          'tf.registerGradient, or use finite differences from ' +
-          '@latent-langevin/finite-difference: ' +
-          'finiteDifferenceFlow((z, n) => flow.forward(z, n), { latentDim }).',
+          `tf.registerGradient({ kernelName: '${kernel}', ... }) before calling ${where}, or ` +
+          'sample with finite differences, which need the forward pass alone: ' +
+          `finiteDifferenceFlow(forward, { latentDim: ${d} }) from ` +
+          '@latent-langevin/finite-difference, where forward = async (z, n) => ({ x, logDet }) ' +
+          `reads x and logDet (await tensor.data()) from ${spec.forwardOnly} with ` +
+          `t = tf.tensor(z, [${shape}]).`,
+        { cause: error },
+      );
+    }
+    const missing = /Kernel '([^']+)' not registered for backend '([^']+)'/.exec(message);
+    if (missing !== null) {
+      return new TfjsFlowError(
+        'UNSUPPORTED_OPERATOR',
+        `${where}: the tfjs backend '${missing[2]}' has no kernel '${missing[1]}', which the ` +
+          'model or its gradient needs. Select a backend that has it before creating the flow ' +
+          "(await useBackend('cpu')).",
         { cause: error },
       );
     }
@@ -183,47 +230,59 @@ export function createTfjsFlow(spec: TfjsFlowSpec): TfjsFlow {
 
   /**
    * One batch, inside `tf.tidy`: forward outputs, and with a cotangent the gradient of
-   * `sum(x * cx) + sum(logDet * cl)` with respect to `z`, which is the VJP.
+   * `sum(x * cx) + sum(logDet * cl)` with respect to `z`, which is the VJP. The outputs leave
+   * tidy kept (`tf.keep`), for {@link readBatch} to read and dispose.
+   *
+   * tf.grad records and replays the tape synchronously on every backend; only the reading of the
+   * results waits for a GPU (webgl, webgpu), and it is asynchronous. tfjs-converter still reads
+   * shape-like parameters of a graph (slice bounds, axes) with dataSync(), which is a GPU
+   * readback only for a parameter computed on the GPU; converted flows take them from constants,
+   * which tfjs keeps in CPU memory.
    */
-  const runBatch = (
+  const computeBatch = (
     z: Float32Array,
     rows: number,
     cotangent: Cotangent | null,
-  ): { x: Float32Array; logDet: Float32Array; z: Float32Array | null; xShape: number[] } => {
+  ): BatchTensors => {
+    const kept: tf.Tensor[] = [];
+    const keep = (tensor: tf.Tensor): tf.Tensor => {
+      kept.push(tf.keep(tensor));
+      return tensor;
+    };
     // The result leaves tidy by assignment: a returned container would be walked element by
     // element in search of tensors.
-    let result: ReturnType<typeof tidyBatch> | undefined;
+    let result: BatchTensors | undefined;
     try {
       tf.tidy(() => {
-        result = tidyBatch(z, rows, cotangent);
+        result = tidyBatch(z, rows, cotangent, keep);
       });
     } catch (error) {
+      kept.forEach((tensor) => tensor.dispose());
       throw translate(error, rows);
     }
-    return result as ReturnType<typeof tidyBatch>;
+    return result as BatchTensors;
   };
 
   const tidyBatch = (
     z: Float32Array,
     rows: number,
     cotangent: Cotangent | null,
-  ): { x: Float32Array; logDet: Float32Array; z: Float32Array | null; xShape: number[] } => {
+    keep: (tensor: tf.Tensor) => tf.Tensor,
+  ): BatchTensors => {
     const zT = tf.tensor(z, [rows, ...latentShape], 'float32');
     if (cotangent === null) {
       const out = call(zT, rows);
-      return { x: read(out.x), logDet: read(out.logDet), z: null, xShape: out.x.shape };
+      return { x: keep(out.x), logDet: keep(out.logDet), z: null };
     }
-    let x: Float32Array = new Float32Array(0);
-    let logDet: Float32Array = new Float32Array(0);
-    let xShape: number[] = [];
+    let x: tf.Tensor | undefined;
+    let logDet: tf.Tensor | undefined;
     // The engine's gradients() with allowNoGradients: a flow whose logDet does not depend on
     // z (NICE) has no path from z to a logDet-only objective, and its gradient is zero.
     const { grads } = tf.engine().gradients(
       () => {
         const out = call(zT, rows);
-        x = read(out.x);
-        logDet = read(out.logDet);
-        xShape = out.x.shape;
+        x = keep(out.x);
+        logDet = keep(out.logDet);
         const terms: tf.Tensor[] = [];
         if (cotangent.x !== undefined) {
           terms.push(tf.sum(tf.mul(out.x, tf.tensor(cotangent.x, out.x.shape, 'float32'))));
@@ -239,16 +298,56 @@ export function createTfjsFlow(spec: TfjsFlowSpec): TfjsFlow {
       true,
     );
     const gradient = grads[0];
-    const dz = gradient == null ? new Float32Array(rows * d) : read(gradient);
-    return { x, logDet, z: dz, xShape };
+    return {
+      x: x as tf.Tensor,
+      logDet: logDet as tf.Tensor,
+      z: gradient == null ? null : keep(gradient),
+    };
   };
+
+  const release = (tensors: BatchTensors) => {
+    tensors.x.dispose();
+    tensors.logDet.dispose();
+    tensors.z?.dispose();
+  };
+
+  /**
+   * Reads the values of a batch and disposes its tensors. On cpu, `data()` resolves to the
+   * tensor's own array, so nothing is copied; elsewhere it is a download.
+   */
+  const readBatch = async (
+    tensors: BatchTensors,
+    rows: number,
+    withGradient: boolean,
+  ): Promise<BatchValues> => {
+    try {
+      const [x, logDet, dz] = await Promise.all([
+        tensors.x.data() as Promise<Float32Array>,
+        tensors.logDet.data() as Promise<Float32Array>,
+        tensors.z?.data() as Promise<Float32Array> | undefined,
+      ]);
+      const z = dz ?? (withGradient ? new Float32Array(rows * d) : null);
+      return { x, logDet, z };
+    } catch (error) {
+      throw translate(error, rows);
+    } finally {
+      release(tensors);
+    }
+  };
+
+  const runBatch = (z: Float32Array, rows: number, cotangent: Cotangent | null) =>
+    readBatch(computeBatch(z, rows, cotangent), rows, cotangent !== null);
 
   /** Never hands back the caller's own array (an identity model returns its input's data). */
   const own = (array: Float32Array, z: Float32Array) =>
     array.buffer === z.buffer ? array.slice() : array;
 
   /** Runs `n` rows in batches of at most `chunk`, padding the last for a fixed-batch model. */
-  const runAll = (z: Float32Array, n: number, cotangent: Cotangent | null): FlowVjp => {
+  const runAll = async (
+    z: Float32Array,
+    n: number,
+    cotangent: Cotangent | null,
+  ): Promise<FlowVjp> => {
     if (disposed) {
       throw new TfjsFlowError(
         'DISPOSED',
@@ -256,7 +355,7 @@ export function createTfjsFlow(spec: TfjsFlowSpec): TfjsFlow {
       );
     }
     if (n <= chunk && fixedBatch === null) {
-      const out = runBatch(z, n, cotangent);
+      const out = await runBatch(z, n, cotangent);
       return {
         x: own(out.x, z),
         logDet: own(out.logDet, z),
@@ -277,7 +376,7 @@ export function createTfjsFlow(spec: TfjsFlowSpec): TfjsFlow {
         out.set(part);
         return out;
       };
-      const out = runBatch(
+      const out = await runBatch(
         slice(z, d) as Float32Array,
         padded,
         cotangent === null
@@ -301,11 +400,15 @@ export function createTfjsFlow(spec: TfjsFlowSpec): TfjsFlow {
   };
 
   // Probe: one forward and one gradient (through x and logDet) on zero rows, before the flow is
-  // handed out.
+  // handed out. Construction is synchronous, so it reads shapes only, never values. When a kernel
+  // has no gradient, tfjs throws without disposing what it saved for the backward pass, so a
+  // construction that fails here leaves those few tensors behind.
   const probeRows = fixedBatch ?? 1;
   const probeZ = new Float32Array(probeRows * d);
-  const probe = runBatch(probeZ, probeRows, null);
-  dataShape = spec.dataShape ?? probe.xShape.slice(1);
+  const probe = computeBatch(probeZ, probeRows, null);
+  const xShape = probe.x.shape;
+  release(probe);
+  dataShape = spec.dataShape ?? xShape.slice(1);
   size = dataSize(dataShape);
   if (size !== d) {
     throw new TfjsFlowError(
@@ -315,10 +418,12 @@ export function createTfjsFlow(spec: TfjsFlowSpec): TfjsFlow {
         'names, or latentShape and dataShape.',
     );
   }
-  runBatch(probeZ, probeRows, {
-    x: new Float32Array(probeRows * size).fill(1),
-    logDet: new Float32Array(probeRows).fill(1),
-  });
+  release(
+    computeBatch(probeZ, probeRows, {
+      x: new Float32Array(probeRows * size).fill(1),
+      logDet: new Float32Array(probeRows).fill(1),
+    }),
+  );
 
   return {
     latentDim: d,
@@ -332,7 +437,7 @@ export function createTfjsFlow(spec: TfjsFlowSpec): TfjsFlow {
     registeredGradients: spec.registeredGradients,
     async forward(z: Float32Array, n: number): Promise<FlowOutputs> {
       checkBatch(z, n, 'forward');
-      const { x, logDet } = runAll(z, n, null);
+      const { x, logDet } = await runAll(z, n, null);
       return { x, logDet };
     },
     async vjp(z: Float32Array, n: number, cotangent: FlowCotangent): Promise<FlowVjp> {

@@ -3,6 +3,7 @@
  * `executeAsync` runs, names that are not there, wrong shapes, kernels without a gradient, fused
  * activations tfjs cannot run, non-finite outputs, batching and disposal.
  */
+import './helpers/quiet-greeting.js';
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, sample, tempered } from '@latent-langevin/core';
 import {
@@ -17,6 +18,7 @@ import {
 } from '@latent-langevin/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { GraphBuilder, attr } from './helpers/graph-builder.js';
 import {
   FIXTURES,
   loadTwoMoonsGraphModel,
@@ -135,7 +137,7 @@ describe('fromGraphModel() on graphs it cannot differentiate', () => {
     expect(error.message).toContain('@latent-langevin/finite-difference');
   });
 
-  it('splits fused Tanh activations out, and reports which', () => {
+  it('splits fused Tanh activations out, and reports which through logger.info', async () => {
     const json = JSON.parse(
       readFileSync(`${FIXTURES}two-moons-tfjs/model-fused-tanh.json`, 'utf8'),
     ) as tf.io.ModelJSON;
@@ -150,14 +152,45 @@ describe('fromGraphModel() on graphs it cannot differentiate', () => {
     const { split } = splitFusedActivations({ modelTopology: json.modelTopology });
     expect(split).toEqual(found.map((f) => f.node));
 
-    const messages: string[] = [];
+    const infos: string[] = [];
+    const warnings: string[] = [];
+    const start = tf.memory().numTensors;
     const flow = fromGraphModel(loadTwoMoonsGraphModel('model-fused-tanh.json'), {
-      logger: { warn: (m) => messages.push(m), info: (m) => messages.push(m) },
+      logger: { info: (m) => infos.push(m), warn: (m) => warnings.push(m) },
     });
     expect(flow.splitActivations).toEqual(split);
-    expect(messages.join('\n')).toContain('Tanh');
+    expect(infos).toEqual([
+      'fromGraphModel(): split 24 fused node(s) into the nodes they were fused from, which gives ' +
+        'the same numbers: tfjs cannot run a fused Tanh.',
+    ]);
+    // Nothing asks the user to act: the split model computes the same numbers.
+    expect(warnings).toEqual([]);
     expect(flow.operators).toContain('_FusedMatMul');
-    return flow.dispose();
+    // Disposing the flow disposes the model it was given and the one rebuilt from it.
+    await flow.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it('sends nothing to the logger for a model it runs as it is', async () => {
+    const messages: string[] = [];
+    const log = (m: string) => messages.push(m);
+    const flow = fromGraphModel(loadTwoMoonsGraphModel(), { logger: { info: log, warn: log } });
+    await flow.vjp(z, n, { logDet: new Float32Array(n).fill(1) });
+    expect(flow.splitActivations).toEqual([]);
+    expect(messages).toEqual([]);
+    await flow.dispose();
+  });
+
+  it('rejects a logger without an info function', async () => {
+    const logger = { warn: () => undefined } as unknown as { info(m: string): void };
+    for (const create of [
+      () => fromGraphModel(loadTwoMoonsGraphModel(), { logger }),
+      () => fromLayersModel(twoMoonsLayersModel(), { logger }),
+      () => fromFunction((t) => ({ x: t, logDet: tf.sum(t, 1) }), { latentDim: 2, logger }),
+    ]) {
+      expect(create).toThrow(InvalidArgumentError);
+      expect(create).toThrow(/options.logger must have an info\(message\) function/);
+    }
   });
 
   it('names a fused activation it cannot split and says how to convert the model', async () => {
@@ -266,13 +299,60 @@ describe('names and shapes', () => {
 });
 
 describe('gradients and values', () => {
-  it('names a kernel that has no gradient and points to finite differences', async () => {
+  it('names a kernel that has no gradient and says how to wrap the function instead', async () => {
     const error = await thrown(
       () => fromFunction((t) => ({ x: tf.cumprod(t, 1), logDet: tf.sum(t, 1) }), { latentDim: 2 }),
       'UNSUPPORTED_OPERATOR',
     );
-    expect(error.message).toContain("'Cumprod'");
-    expect(error.message).toContain('@latent-langevin/finite-difference');
+    expect(error.message).toContain(
+      "fromFunction(): tfjs has no gradient for the kernel 'Cumprod'",
+    );
+    expect(error.message).toContain("tf.registerGradient({ kernelName: 'Cumprod', ... })");
+    // No flow exists to wrap: the message wraps the function itself.
+    expect(error.message).toContain(
+      'finiteDifferenceFlow(forward, { latentDim: 2 }) from @latent-langevin/finite-difference, ' +
+        'where forward = async (z, n) => ({ x, logDet }) reads x and logDet (await ' +
+        'tensor.data()) from fn(t) with t = tf.tensor(z, [n, 2]).',
+    );
+    expect(error.message).not.toContain('flow.forward');
+  });
+
+  it('names a graph kernel that has no gradient and says how to wrap model.execute', async () => {
+    const g = new GraphBuilder();
+    const axis = g.constant('axis', [], [1], 'int32');
+    const y = g.op('cumprod', 'Cumprod', [g.placeholder('z', [-1, 2]), axis], {
+      Tidx: attr.int32,
+      exclusive: attr.bool(false),
+      reverse: attr.bool(false),
+    });
+    const axes = g.constant('axes', [1], [1], 'int32');
+    g.op('x', 'Identity', [y]);
+    g.op('logdet', 'Sum', [y, axes], { Tidx: attr.int32, keep_dims: attr.bool(false) });
+    const error = await thrown(() => fromGraphModel(g.model()), 'UNSUPPORTED_OPERATOR');
+    expect(error.message).toContain("kernel 'Cumprod'");
+    expect(error.message).toContain("from model.execute({ 'z': t }, ['x', 'logdet']) with t");
+    expect(error.message).not.toContain('flow.forward');
+  });
+
+  it('names a kernel the backend lacks and the backend to use', async () => {
+    // tfjs-backend-wasm has no Einsum kernel.
+    await useBackend('wasm');
+    try {
+      const error = await thrown(
+        () =>
+          fromFunction(
+            (t) => ({ x: tf.einsum('ij,j->ij', t, tf.ones([2])), logDet: tf.sum(t, 1) }),
+            {
+              latentDim: 2,
+            },
+          ),
+        'UNSUPPORTED_OPERATOR',
+      );
+      expect(error.message).toContain("the tfjs backend 'wasm' has no kernel 'Einsum'");
+      expect(error.message).toContain("await useBackend('cpu')");
+    } finally {
+      await useBackend('cpu');
+    }
   });
 
   it('returns a zero gradient for a logDet that does not depend on z (NICE)', async () => {

@@ -7,8 +7,9 @@
  * float32 rounding at any step: the step is 1 and the tolerance 1e-4 relative to the gradient's
  * scale. Piecewise-constant kernels are checked through `where(x > 0, x, 2x)`, away from 0.
  */
+import './helpers/quiet-greeting.js';
 import { RandomStream, streamState } from '@latent-langevin/core';
-import { registerGradients, useBackend } from '@latent-langevin/tfjs';
+import { TfjsFlowError, registerGradients, useBackend } from '@latent-langevin/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -32,6 +33,24 @@ describe('registerGradients()', () => {
       'SearchSorted',
     ]);
     expect(registerGradients()).toBe(registered);
+  });
+
+  it.each([
+    ['ij,jk', "no '->'"],
+    ['...ij,...jk->...ik', 'an ellipsis'],
+  ])('makes the Einsum gradient reject %s with a TfjsFlowError that says why', (equation, why) => {
+    const [a, b, dy] = [tf.ones([2, 2]), tf.ones([2, 2]), tf.ones([2, 2])];
+    const grads = tf.getGradient('Einsum')!.gradFunc(dy, [a, b], { equation });
+    let error: unknown;
+    try {
+      grads['0']();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(TfjsFlowError);
+    expect((error as TfjsFlowError).code).toBe('UNSUPPORTED_OPERATOR');
+    expect((error as Error).message).toContain(`the equation '${equation}' has ${why}`);
+    tf.dispose([a, b, dy]);
   });
 });
 

@@ -7,6 +7,7 @@
  * Tolerances are the ONNX adapter's: outputs within 1e-5 of the output's scale; VJPs within 1e-5
  * of the ONNX adapter's (relative to their scale) and 1e-4 relative L2 of autograd's.
  */
+import './helpers/quiet-greeting.js';
 import { RandomStream, sample, streamState, tempered } from '@latent-langevin/core';
 import { type OnnxFlow, loadOnnxFlow } from '@latent-langevin/onnx';
 import {

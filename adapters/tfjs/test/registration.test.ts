@@ -3,6 +3,7 @@
  * tfjs, a later tfjs, or another library) is kept. This file runs in a process of its own, so it
  * can register a gradient before the package does.
  */
+import './helpers/quiet-greeting.js';
 import { registerGradients } from '@latent-langevin/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';

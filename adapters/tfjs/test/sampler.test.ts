@@ -1,70 +1,83 @@
 /**
- * Latent MALA through tfjs flows: exactness on a pullback target (the checks of the core's
- * `test/exactness.test.ts`, on a tfjs version of its analytic coupling flow) and no tensor left
- * behind by a thousand sampler steps.
+ * Exactness of latent MALA through a tfjs flow: the analytic coupling flow of the core, written
+ * as tfjs operations, on the mixture pullback target of `test/exactness.test.ts`, with that
+ * file's runs, sample sizes and checks (`test/helpers`).
+ *
+ * Geweke-style runs: `CHAINS` (4000) chains started from exact draws (`z = f^-1(x)` through the
+ * core's float64 inverse of the same flow), a fixed kernel, no warm-up, `GEWEKE_ITERATIONS`
+ * (100) iterations; one draw per chain, the state after the last iteration, so 4000
+ * independent draws per check. An exact kernel leaves the law of the states unchanged at every
+ * iteration, so the draws must follow the target: both marginal Kolmogorov-Smirnov p-values
+ * above 1e-3 and the region-share total variation below 0.03. For a correct sampler a check
+ * fails with probability at most 2.2e-3 (two KS tests at 1e-3, TV beyond 4.6 standard
+ * deviations: 1.8e-4), so the five checks of this file together fail at about 1.1% over seeds;
+ * the seeds are fixed, so a run that passes always passes.
+ *
+ * What they check of the adapter: the jacobian preconditioner takes `M(z)` from d VJPs of each
+ * row, run as one batch of `d n` rows, and global moves mix forward-only calls with VJPs; rows
+ * mixed up between chains, or values that depend on the batch a row is in, make `M(z)` or
+ * `log pi(z)` something other than a function of `z`, and the kernel inexact. (A wrong but
+ * deterministic gradient keeps the kernel exact; the gradients are checked in parity.test.ts.)
+ *
+ * Backends: the four kernels on wasm, three times faster here than cpu on 4000 chains and the
+ * same arithmetic to float32 rounding (parity.test.ts); the jacobian kernel with global moves on
+ * cpu too.
  */
+import './helpers/quiet-greeting.js';
 import {
-  type CouplingNetwork,
+  type DifferentiableFlow,
   RandomStream,
   couplingFlow2d,
-  init,
-  pullback,
   sample,
   streamState,
-  tempered,
 } from '@latent-langevin/core';
-import { fromFunction, fromGraphModel, useBackend } from '@latent-langevin/tfjs';
-import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { drawsAt, expectMatchesMixture, mixtureLogDensity } from '../../../test/helpers/mixture.js';
-import { loadTwoMoonsGraphModel, maxRelative } from './helpers/two-moons.js';
+import { useBackend } from '@latent-langevin/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  CHAINS,
+  GEWEKE_ITERATIONS,
+  exactFlow,
+  mixtureTarget,
+} from '../../../test/helpers/exactness-runs.js';
+import { drawsAt, exactDraws, expectMatchesMixture } from '../../../test/helpers/mixture.js';
+import { tfjsCouplingFlow } from './helpers/coupling-flow.js';
+import { maxRelative } from './helpers/two-moons.js';
 
-beforeAll(async () => {
+const analytic = couplingFlow2d();
+
+afterAll(async () => {
   await useBackend('cpu');
 });
 
 /**
- * The analytic coupling flow of the core as tfjs operations, from its weights (`flow.layers`):
- * `x2 = z2 exp(s1(z1)) + t1(z1)`, `x1 = z1 exp(s2(x2)) + t2(x2)`, `logDet = s1 + s2`, each
- * network `h = tanh(w u + c)`, `s = bound tanh(v . h + scaleBias)`, `t = r . h + shiftBias`.
- * The columns are taken with strided slices, so the registered StridedSlice gradient is used.
+ * `CHAINS` chains of `flow` from exact draws (from `startSeed`), a fixed kernel, no warm-up;
+ * `x` after the last of `GEWEKE_ITERATIONS` iterations, `[CHAINS, 2]`. The runs of
+ * `gewekeDraws()` in `test/helpers/exactness-runs.ts`, on another flow.
  */
-function tfjsCouplingFlow(layers: readonly [CouplingNetwork, CouplingNetwork], bound: number) {
-  const nets = layers.map((net) => ({
-    w: tf.tensor2d([...net.hiddenWeights], [1, net.hiddenWeights.length]),
-    c: tf.tensor1d([...net.hiddenBiases]),
-    v: tf.tensor2d([...net.scaleWeights], [net.scaleWeights.length, 1]),
-    r: tf.tensor2d([...net.shiftWeights], [net.shiftWeights.length, 1]),
-    scaleBias: net.scaleBias,
-    shiftBias: net.shiftBias,
-  }));
-  const apply = (net: (typeof nets)[number], u: tf.Tensor2D) => {
-    const h = tf.tanh(tf.add(tf.matMul(u, net.w), net.c));
-    const s = tf.mul(bound, tf.tanh(tf.add(tf.matMul(h, net.v), net.scaleBias)));
-    const t = tf.add(tf.matMul(h, net.r), net.shiftBias);
-    return { s, t };
-  };
-  const fn = (z: tf.Tensor2D) => {
-    const z1 = tf.stridedSlice(z, [0, 0], [0, 1], [1, 1], 1, 1) as tf.Tensor2D;
-    const z2 = tf.stridedSlice(z, [0, 1], [0, 2], [1, 1], 1, 1) as tf.Tensor2D;
-    const first = apply(nets[0], z1);
-    const x2 = tf.add(tf.mul(z2, tf.exp(first.s)), first.t) as tf.Tensor2D;
-    const second = apply(nets[1], x2);
-    const x1 = tf.add(tf.mul(z1, tf.exp(second.s)), second.t);
-    return {
-      x: tf.concat([x1, x2], 1),
-      logDet: tf.reshape(tf.add(first.s, second.s), [-1]) as tf.Tensor1D,
-    };
-  };
-  const dispose = () =>
-    nets.forEach((net) => [net.w, net.c, net.v, net.r].forEach((t) => t.dispose()));
-  return fromFunction(fn, { latentDim: 2, dispose });
+async function gewekeDraws(
+  flow: DifferentiableFlow,
+  kernel: { preconditioner: 'identity' | 'jacobian'; stepSize: number; globalMove: number },
+  seed: number,
+  startSeed: number,
+): Promise<Float32Array> {
+  const run = await sample(flow, {
+    target: mixtureTarget,
+    chains: CHAINS,
+    warmup: 0,
+    draws: GEWEKE_ITERATIONS,
+    seed,
+    preconditioner: kernel.preconditioner,
+    stepSize: kernel.stepSize,
+    globalMoveProbability: kernel.globalMove,
+    initialZ: exactFlow.inverse(exactDraws(CHAINS, startSeed), CHAINS),
+    keepX: true,
+  });
+  return drawsAt(run.x as Float32Array, CHAINS, GEWEKE_ITERATIONS, [GEWEKE_ITERATIONS - 1]);
 }
 
 describe('latent MALA through a tfjs flow', () => {
-  const analytic = couplingFlow2d();
-
   it('computes the analytic coupling flow and its VJPs within 1e-5', async () => {
+    await useBackend('cpu');
     const flow = tfjsCouplingFlow(analytic.layers, analytic.scaleBound);
     const random = new RandomStream(streamState(3, 0));
     const n = 64;
@@ -81,60 +94,32 @@ describe('latent MALA through a tfjs flow', () => {
     await flow.dispose();
   });
 
-  // As in test/exactness.test.ts: 2000 chains, 300 warm-up iterations, draws kept at sampling
-  // iterations 50 and 100 (4000 draws); both marginal KS p-values above 1e-3, region-share total
-  // variation below 0.03 (more than four standard deviations). On cpu only: tfjs is the same
-  // arithmetic on wasm, which the parity table checks.
-  it('draws x from the pullback target with the identity preconditioner', async () => {
-    const flow = tfjsCouplingFlow(analytic.layers, analytic.scaleBound);
-    const run = await sample(flow, {
-      target: pullback(mixtureLogDensity),
-      chains: 2000,
-      warmup: 300,
-      draws: 100,
-      seed: 7,
-      preconditioner: 'identity',
-      keepX: true,
-    });
-    await flow.dispose();
-    expectMatchesMixture(drawsAt(run.x as Float32Array, 2000, 100, [49, 99]));
-  });
-});
-
-describe('tensor lifetime', () => {
-  // Every call runs in tf.tidy: a leak would grow by the same count at every step, so 1000 steps
-  // on a small flow and 100 on the two-moons graph model (15 ms a step on cpu) both show it.
-  it.each([
+  // Step sizes of the Geweke runs of test/exactness.test.ts.
+  it.each(
     [
-      'a function with a pullback target (forward, then VJP)',
-      1000,
-      () => {
-        const analytic = couplingFlow2d();
-        return tfjsCouplingFlow(analytic.layers, analytic.scaleBound);
-      },
-    ],
-    [
-      'the two-moons graph model with a tempered target (VJP)',
-      100,
-      () => fromGraphModel(loadTwoMoonsGraphModel()),
-    ],
-  ] as const)(
-    'leaves no tensor behind on %s after %i sampler steps',
-    async (name, steps, create) => {
-      const start = tf.memory().numTensors;
-      const flow = create();
-      const sampler = await init(flow, {
-        target: name.includes('pullback') ? pullback(mixtureLogDensity) : tempered({ beta: 1 }),
-        chains: 4,
-        warmup: 500,
-        seed: 2,
-        stepSize: 0.2,
-      });
-      const before = tf.memory().numTensors;
-      for (let t = 0; t < steps; t++) await sampler.step();
-      expect(tf.memory().numTensors).toBe(before);
+      { backend: 'wasm', preconditioner: 'identity', stepSize: 0.6, globalMove: 0 },
+      { backend: 'wasm', preconditioner: 'identity', stepSize: 0.6, globalMove: 0.2 },
+      { backend: 'wasm', preconditioner: 'jacobian', stepSize: 1.5, globalMove: 0 },
+      { backend: 'wasm', preconditioner: 'jacobian', stepSize: 1.5, globalMove: 0.2 },
+      { backend: 'cpu', preconditioner: 'jacobian', stepSize: 1.5, globalMove: 0.2 },
+    ].map((kernel) => ({
+      ...kernel,
+      moves: kernel.globalMove === 0 ? 'no global moves' : `global moves ${kernel.globalMove}`,
+    })) as {
+      backend: string;
+      preconditioner: 'identity' | 'jacobian';
+      stepSize: number;
+      globalMove: number;
+      moves: string;
+    }[],
+  )(
+    'keeps exact draws exact on $backend with the $preconditioner preconditioner and $moves',
+    async ({ backend, preconditioner, stepSize, globalMove }) => {
+      await useBackend(backend);
+      const flow = tfjsCouplingFlow(analytic.layers, analytic.scaleBound);
+      const draws = await gewekeDraws(flow, { preconditioner, stepSize, globalMove }, 11, 99);
       await flow.dispose();
-      expect(tf.memory().numTensors).toBe(start);
+      expectMatchesMixture(draws);
     },
   );
 });

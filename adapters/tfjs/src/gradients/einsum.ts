@@ -8,15 +8,22 @@
  * so its gradient is `da` broadcast along it.
  */
 import * as tf from '@tensorflow/tfjs';
+import { TfjsFlowError } from '../errors.js';
 
-/** Subscripts of the operands and of the output of an einsum equation. */
+/**
+ * Subscripts of the operands and of the output of an einsum equation.
+ *
+ * @throws TfjsFlowError `UNSUPPORTED_OPERATOR` for an equation without `->` or with an ellipsis
+ */
 export function parseEinsum(equation: string): { inputs: string[]; output: string } {
   const compact = equation.replace(/\s+/g, '');
   const arrow = compact.indexOf('->');
   if (arrow < 0 || compact.includes('.')) {
-    throw new Error(
-      `einsum gradient: equation '${equation}' needs an explicit '->' and no ellipsis, as ` +
-        'tfjs requires to run it.',
+    throw new TfjsFlowError(
+      'UNSUPPORTED_OPERATOR',
+      `Einsum gradient: the equation '${equation}' has ${arrow < 0 ? "no '->'" : 'an ellipsis'}; ` +
+        "the registered gradient covers what tfjs runs: an explicit '->' and no ellipsis. Write " +
+        "the subscripts out, e.g. 'bij,bjk->bik'.",
     );
   }
   return { inputs: compact.slice(0, arrow).split(','), output: compact.slice(arrow + 2) };
