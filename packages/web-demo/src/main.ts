@@ -1,15 +1,16 @@
 /**
- * The demo page: loads the two-moons flow with onnxruntime-web (WebGPU when the browser has
- * it, else WebAssembly), then runs naive sampling and latent MALA side by side, live.
+ * The demo page: loads the two-moons flow on the runtime chosen (ONNX Runtime Web: WebGPU, else
+ * WebAssembly; or TensorFlow.js: WebGPU, else WebGL, else WebAssembly), then runs naive sampling
+ * and latent MALA side by side, live.
  *
  * The page's state is mirrored on `#status` as data attributes (`data-state`: loading, ready,
- * running, done, stopped or error; `data-acceptance`, `data-step-size`, `data-provider`,
- * `data-draws`), which the end-to-end test reads. URL parameters `chains`, `beta`, `steps`,
+ * running, done, stopped or error; `data-runtime`, `data-backend`, `data-acceptance`,
+ * `data-step-size`, `data-draws`), which the end-to-end test reads. URL parameters `runtime`
+ * (`onnx` or `tfjs`), `backend` (one backend to use, e.g. `wasm`), `chains`, `beta`, `steps`,
  * `warmup` and `seed` preset the controls; `autorun=0` waits for the Run button.
  */
-import { type OnnxFlow, loadOnnxFlow } from '@latent-langevin/onnx/web';
-import modelUrl from '../../../fixtures/two-moons-realnvp/model.onnx?url';
 import { type DemoSettings, runDemo } from './demo-run.js';
+import { type LoadRuntime, type LoadedFlow, RUNTIME_NAMES, type Runtime } from './runtime.js';
 import { type Limits, ScatterCanvas, limitsOf } from './scatter-canvas.js';
 
 const NAIVE_COLOUR = '#c0392b';
@@ -29,10 +30,12 @@ function element<T extends HTMLElement>(id: string): T {
 }
 
 const form = element<HTMLFormElement>('controls');
+const runtimeSelect = element<HTMLSelectElement>('runtime');
 const runButton = element<HTMLButtonElement>('run');
 const stopButton = element<HTMLButtonElement>('stop');
 const status = element<HTMLElement>('status');
 const message = element<HTMLElement>('message');
+const notice = element<HTMLElement>('notice');
 const naivePlot = new ScatterCanvas(element<HTMLCanvasElement>('naive'), INITIAL_LIMITS);
 const malaPlot = new ScatterCanvas(element<HTMLCanvasElement>('mala'), INITIAL_LIMITS);
 
@@ -48,13 +51,16 @@ const FIELDS = {
   seed: { min: 0, max: 2 ** 31, integer: true },
 } as const;
 
+const parameters = new URLSearchParams(location.search);
+
 /** Copies URL parameters into the controls. */
 function applyUrlParameters(): void {
-  const parameters = new URLSearchParams(location.search);
   for (const name of Object.keys(FIELDS)) {
     const value = parameters.get(name);
     if (value !== null) (form.elements.namedItem(name) as HTMLInputElement).value = value;
   }
+  const runtime = parameters.get('runtime');
+  if (runtime !== null && runtime in RUNTIME_NAMES) runtimeSelect.value = runtime;
 }
 
 /** Reads the controls, or says which one is out of range. */
@@ -83,15 +89,45 @@ function readSettings(): DemoSettings {
 function setState(state: string): void {
   status.dataset.state = state;
   runButton.disabled = state === 'loading' || state === 'running';
+  runtimeSelect.disabled = state === 'loading' || state === 'running';
   stopButton.disabled = state !== 'running';
 }
 
-const flowPromise: Promise<OnnxFlow> = loadOnnxFlow(modelUrl, {
-  executionProviders: ['webgpu', 'wasm'],
-  // Fallback notices (no WebGPU here) are shown on the page rather than in the console.
-  logger: { warn: (text) => (element('notice').textContent = text) },
-});
+/** Each runtime's loader, imported when first chosen. */
+const LOADERS: Readonly<Record<Runtime, () => Promise<{ load: LoadRuntime }>>> = {
+  onnx: () => import('./load-onnx.js'),
+  tfjs: () => import('./load-tfjs.js'),
+};
+
+let loaded: LoadedFlow | null = null;
 let controller: AbortController | null = null;
+
+/** Disposes the flow in use, then loads `runtime`'s and shows what it runs on. */
+async function loadRuntime(runtime: Runtime): Promise<LoadedFlow> {
+  setState('loading');
+  notice.textContent = '';
+  delete status.dataset.backend;
+  status.dataset.runtime = runtime;
+  show('runtime-label', `loading ${RUNTIME_NAMES[runtime]}`);
+  if (loaded !== null) {
+    const previous = loaded;
+    loaded = null;
+    await previous.flow.dispose();
+  }
+  const backend = parameters.get('backend');
+  const { load } = await LOADERS[runtime]();
+  const result = await load({
+    ...(backend === null ? {} : { backends: [backend] }),
+    notice: (text) => {
+      notice.textContent = notice.textContent === '' ? text : `${notice.textContent} ${text}`;
+    },
+  });
+  loaded = result;
+  status.dataset.backend = result.backend;
+  show('runtime-label', result.label);
+  setState('ready');
+  return result;
+}
 
 async function start(): Promise<void> {
   let settings: DemoSettings;
@@ -102,9 +138,10 @@ async function start(): Promise<void> {
     message.textContent = (error as Error).message;
     return;
   }
+  if (loaded === null) return;
+  const { flow } = loaded;
   message.className = '';
   message.textContent = '';
-  const flow = await flowPromise;
   controller = new AbortController();
   setState('running');
   show('beta-shown', String(settings.beta));
@@ -174,18 +211,14 @@ form.addEventListener('submit', (event) => {
   start().catch(fail);
 });
 stopButton.addEventListener('click', () => controller?.abort(new Error('stopped')));
+runtimeSelect.addEventListener('change', () => {
+  loadRuntime(runtimeSelect.value as Runtime).catch(fail);
+});
 
 applyUrlParameters();
-setState('loading');
-flowPromise.then(
-  (flow) => {
-    status.dataset.provider = flow.executionProvider;
-    show(
-      'provider',
-      `onnxruntime-web, ${flow.executionProvider} (${flow.gradientSource} gradients)`,
-    );
-    setState('ready');
-    if (new URLSearchParams(location.search).get('autorun') !== '0') start().catch(fail);
+loadRuntime(runtimeSelect.value as Runtime).then(
+  () => {
+    if (parameters.get('autorun') !== '0') start().catch(fail);
   },
   (error: unknown) => fail(error),
 );
