@@ -1,15 +1,25 @@
 /**
  * The packages as npm would publish them: each publishable workspace is built (`tsc -b`),
  * packed with `npm pack`, and installed from its tarball into a fresh project outside the
- * repository, where the README examples, every export and the command line must work. A file
- * left out of `files`, an export pointing at nothing, or a dependency missing from
- * package.json fails here rather than for the first user.
+ * repository, where the first ```ts example of every README, every export and the command line
+ * must work. A file left out of `files`, an export pointing at nothing, a dependency missing
+ * from package.json, or a README example that does not run as printed fails here rather than
+ * for the first user.
  */
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, extname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,8 +35,27 @@ const PUBLISHABLE = [
   'adapters/tfjs',
 ] as const;
 
-/** Registry packages the consumer project installs beside the tarballs (from the npm cache). */
-const RUNTIMES = ['onnxruntime-node@1.30.0', 'onnxruntime-web@1.31.1'];
+/**
+ * The fixture a file that a README example reads stands for, by the file's extension; a name
+ * that is a path of the repository (`fixtures/...`) is copied from there instead.
+ */
+const EXAMPLE_FIXTURES: Record<string, Record<string, string>> = {
+  'adapters/tfjs': {
+    '.json': 'fixtures/two-moons-tfjs/model.json',
+    '.bin': 'fixtures/two-moons-tfjs/weights.bin',
+  },
+  default: { '.onnx': 'fixtures/two-moons-realnvp/model.onnx' },
+};
+
+/** What an example prints, where it prints the sampler's summary. */
+const EXAMPLE_OUTPUT: Record<string, RegExp> = {
+  'packages/core': /acceptance \d\.\d+/,
+  'packages/cli': /acceptance \d\.\d+/,
+  'adapters/onnx': /acceptance \d\.\d+/,
+  'adapters/finite-difference': /acceptance \d\.\d+/,
+  'adapters/tfjs': /acceptance \d\.\d+/,
+  'packages/eval': /MMD² -?\d/,
+};
 
 interface Manifest {
   name: string;
@@ -73,11 +102,50 @@ function sh(
   return result;
 }
 
-/** The first ```ts block of a README, to run as an ES module. */
-function firstTsBlock(readme: string): string {
+/** The version of a package installed in the workspace, e.g. `onnxruntime-node@1.30.0`. */
+function workspaceVersion(name: string): string {
+  const pkg = JSON.parse(
+    readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8'),
+  ) as Manifest;
+  return `${name}@${pkg.version}`;
+}
+
+/**
+ * Registry packages the consumer project installs beside the tarballs: every peer dependency
+ * of a published package, optional ones included (the README examples use them), at the
+ * version the workspace has, so that npm finds them in its cache.
+ */
+const peerDependencies = (): string[] => [
+  ...new Set(PUBLISHABLE.flatMap((w) => Object.keys(manifest(w).peerDependencies ?? {}))),
+];
+
+/** The first ```ts block of a workspace's README, as TypeScript source. */
+function firstTsBlock(workspace: string): string {
+  const readme = readFileSync(join(ROOT, workspace, 'README.md'), 'utf8');
   const block = /```ts\n([\s\S]*?)```/.exec(readme);
-  if (block === null) throw new Error('the README has no ```ts example');
+  if (block === null) throw new Error(`${workspace}/README.md has no \`\`\`ts example`);
   return block[1];
+}
+
+/** The files a README example names in string literals, e.g. `flow/model.json`. */
+function quotedFiles(example: string): string[] {
+  const names = [...example.matchAll(/(['"`])([\w@./-]+\.[A-Za-z]+)\1/g)].map((m) => m[2]);
+  return [...new Set(names)].filter((name) => !isAbsolute(name) && !name.startsWith('@'));
+}
+
+/**
+ * Copies into `dir` the fixture behind each file an example names: the repository's file of
+ * that path when there is one, else the fixture for its extension (see EXAMPLE_FIXTURES).
+ * Names of no known kind (outputs such as `run.npz`, module specifiers) are left alone.
+ */
+function copyFixtures(workspace: string, example: string, dir: string): void {
+  const byExtension = { ...EXAMPLE_FIXTURES.default, ...EXAMPLE_FIXTURES[workspace] };
+  for (const name of quotedFiles(example)) {
+    const source = existsSync(join(ROOT, name)) ? name : byExtension[extname(name)];
+    if (source === undefined) continue;
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    copyFileSync(join(ROOT, source), join(dir, name));
+  }
 }
 
 describe('published packages', () => {
@@ -158,14 +226,11 @@ describe('published packages', () => {
         JSON.stringify({ name: 'consumer', private: true, type: 'module' }) + '\n',
       );
       const tarballs = packed.map((p) => join(packs, p.filename));
-      sh(
-        'npm',
-        ['install', ...tarballs, ...RUNTIMES, '--prefer-offline', '--no-audit', '--no-fund'],
-        {
-          cwd: consumer,
-          env: { ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_update_notifier: 'false' },
-        },
-      );
+      const peers = peerDependencies().map(workspaceVersion);
+      sh('npm', ['install', ...tarballs, ...peers, '--prefer-offline', '--no-audit', '--no-fund'], {
+        cwd: consumer,
+        env: { ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_update_notifier: 'false' },
+      });
     }, 180_000);
 
     it('imports every export of every package', () => {
@@ -188,27 +253,36 @@ describe('published packages', () => {
       expect(result.stdout).toContain(`imported ${specifiers.length}`);
     });
 
-    it('runs the example of the core README', () => {
-      const readme = readFileSync(join(ROOT, 'packages/core/README.md'), 'utf8');
-      writeFileSync(join(consumer, 'core-example.mjs'), firstTsBlock(readme));
+    it.each(PUBLISHABLE)(
+      'runs the first ```ts example of the %s README as it is printed',
+      (workspace) => {
+        const example = firstTsBlock(workspace);
+        const dir = join(consumer, 'examples', workspace.replace('/', '-'));
+        mkdirSync(dir, { recursive: true });
+        copyFixtures(workspace, example, dir);
+        // What a user's TypeScript compiler does with it: types go, the code stays as it is.
+        const { outputText } = ts.transpileModule(example, {
+          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+        });
+        writeFileSync(join(dir, 'example.mjs'), outputText);
 
-      const result = sh(process.execPath, ['core-example.mjs'], { cwd: consumer });
+        const result = sh(process.execPath, ['example.mjs'], { cwd: dir, allowFailure: true });
 
-      expect(result.stdout).toMatch(/acceptance \d\.\d+/);
-    });
-
-    it('runs the example of the ONNX README on the two-moons model', () => {
-      const readme = readFileSync(join(ROOT, 'adapters/onnx/README.md'), 'utf8');
-      const example = firstTsBlock(readme);
-      const model = /loadOnnxFlow\('([^']+)'/.exec(example)?.[1];
-      expect(model, 'the ONNX example loads no model by path').toBeDefined();
-      copyFileSync(MOONS, join(consumer, model as string));
-      writeFileSync(join(consumer, 'onnx-example.mjs'), example);
-
-      const result = sh(process.execPath, ['onnx-example.mjs'], { cwd: consumer });
-
-      expect(result.stdout).toMatch(/acceptance \d\.\d+/);
-    });
+        if (result.status !== 0) {
+          throw new Error(
+            `${workspace}/README.md: its first \`\`\`ts example exits with status ` +
+              `${result.status} in a fresh project with the packed packages installed. It must ` +
+              'run as printed: define everything it uses, and read only files this test copies ' +
+              `in (${quotedFiles(example).join(', ') || 'none named'}; see EXAMPLE_FIXTURES).\n` +
+              `${result.stderr.trim()}`,
+          );
+        }
+        if (workspace in EXAMPLE_OUTPUT) expect(result.stdout).toMatch(EXAMPLE_OUTPUT[workspace]);
+      },
+      // The examples run at the sizes their READMEs print, each within seconds on the 2-core
+      // build machine; installing and importing tfjs takes most of the time.
+      300_000,
+    );
 
     it('installs the latent-langevin command, which samples, plots and writes NumPy files', () => {
       copyFileSync(MOONS, join(consumer, 'moons.onnx'));

@@ -81,6 +81,21 @@ const stepSize = (value: number) =>
       : value.toExponential(2);
 
 /**
+ * Characters of a bar line other than the bar, at most: phase 9, percentage 6, a rate of up to
+ * 5 digits 15, acceptance 17, step size 14, and up to 99 hours left 11.
+ */
+const TEXT_WIDTH = 72;
+
+/**
+ * The bar's width on a terminal of `columns` columns (80 when unknown): what the text leaves
+ * of the line, so that it stays short of the last column down to 80 columns. The terminal does
+ * not wrap the line while the bar runs: on a narrower one the end of the line is cut off.
+ */
+function barSize(columns: number | undefined): number {
+  return Math.max(5, Math.min(30, (columns ?? 80) - TEXT_WIDTH - 1));
+}
+
+/**
  * A progress display for `sample()`: a cli-progress bar when `stream` is a terminal, otherwise a
  * plain line at most every `intervalMs` milliseconds (and at the end of each phase).
  *
@@ -107,9 +122,11 @@ export function createProgress(
     const bar = new cliProgress.SingleBar({
       stream: stream as unknown as NodeJS.WritableStream,
       format:
-        '{phase} |{bar}| {percentage}% | {rate} draws/s | acceptance {acceptance} | ' +
-        'step {step} | {left} left',
-      barsize: 24,
+        '{phase} {bar} {percentage}% {rate} draws/s, acceptance {acceptance}, step {step}, ' +
+        '{left} left',
+      barsize: barSize(stream.columns),
+      barCompleteChar: '\u2588',
+      barIncompleteChar: '\u2591',
       hideCursor: true,
       clearOnComplete: false,
       fps: 10,

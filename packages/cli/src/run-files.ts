@@ -57,7 +57,14 @@ export async function planOutput(
   }
   const directory = dirname(path);
   const directoryStat = await stat(directory).catch(() => null);
-  if (directoryStat === null || !directoryStat.isDirectory()) {
+  if (directoryStat !== null && !directoryStat.isDirectory()) {
+    throw new CliError(
+      'OUTPUT_NOT_WRITABLE',
+      `${option} ${given}: cannot write there, '${directory}' is a file, not a directory. ` +
+        'Choose another path.',
+    );
+  }
+  if (directoryStat === null) {
     throw new CliError(
       'OUTPUT_NOT_WRITABLE',
       `${option} ${given}: cannot write there, directory '${directory}' does not exist. ` +

@@ -127,7 +127,8 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .addHelpText(
       'after',
       `\nRun '${PROGRAM} <command> --help' for a command's options. Exit status: 0 success, ` +
-        '1 failure,\n2 usage error, 130 interrupted.\n',
+        '1 failure,\n2 usage error, 130 interrupted; 0 as well when the reader of standard ' +
+        'output closes it early\n(latent-langevin ... | head).\n',
     );
 
   program
@@ -266,7 +267,6 @@ Example:
  * ```ts
  * const io = { stdout: process.stdout, stderr: process.stderr };
  * process.exitCode = await run(['inspect', 'model.onnx'], io);
- * process.exitCode = code;
  * ```
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {

@@ -19,6 +19,7 @@ function workspace(): string {
   writeFileSync(join(dir, 'throws.mjs'), "throw new Error('broken on purpose');\n");
   writeFileSync(join(dir, 'density.ts'), 'export default (x: Float32Array) => x;\n');
   writeFileSync(join(dir, 'not-a-model.onnx'), 'this is text, not protobuf');
+  writeFileSync(join(dir, 'a-file.txt'), 'not a directory\n');
   mkdirSync(join(dir, 'a-directory.npz'));
   mkdirSync(join(dir, 'read-only'));
   chmodSync(join(dir, 'read-only'), 0o555);
@@ -136,6 +137,15 @@ const CASES: Case[] = [
     message: /^latent-langevin sample: --out \/proc\/run\.npz: cannot write '\/proc\/run\.npz' \(/,
   },
   {
+    name: 'an output whose directory is a regular file',
+    argv: ['sample', MOONS, ...FAST, '--out', 'a-file.txt/run.npz'],
+    code: 1,
+    message: new RegExp(
+      "^latent-langevin sample: --out a-file\\.txt/run\\.npz: cannot write there, '.*/a-file" +
+        "\\.txt' is a file, not a directory\\. Choose another path\\.$",
+    ),
+  },
+  {
     name: 'an output path that is a directory',
     argv: ['sample', MOONS, ...FAST, '--out', 'a-directory.npz'],
     code: 1,
@@ -163,7 +173,8 @@ const CASES: Case[] = [
   },
 ];
 
-// Root ignores file permissions, so the read-only case only means something for other users.
+// Root ignores file permissions, so the read-only case only means something for other users;
+// the cases of /proc and of a regular file in a directory's place above fail for root too.
 const IS_ROOT = process.getuid?.() === 0;
 
 describe('latent-langevin on bad input', () => {

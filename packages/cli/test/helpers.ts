@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CliIo, run } from '@latent-langevin/cli';
-import { unzipSync } from 'fflate';
+import { unzipSync, unzlibSync } from 'fflate';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -93,6 +93,83 @@ export function readNpz(bytes: Uint8Array): Record<string, ReadArray> {
     arrays[name.replace(/\.npy$/, '')] = readNpy(content);
   }
   return arrays;
+}
+
+/** A decoded PNG: 8-bit RGBA pixels, row-major `[height, width, 4]`. */
+export interface ReadPng {
+  readonly width: number;
+  readonly height: number;
+  readonly rgba: Uint8Array;
+}
+
+/**
+ * Decodes a PNG of 8-bit greyscale, RGB or RGBA pixels without interlacing (what the plots
+ * write), per the PNG specification: IHDR, the zlib stream of the IDAT chunks, and the five
+ * scanline filters.
+ *
+ * @throws Error for anything else, or a file that is not a PNG
+ */
+export function readPng(bytes: Uint8Array): ReadPng {
+  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (!signature.every((b, k) => bytes[k] === b)) throw new Error('not a PNG file');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let width = 0;
+  let height = 0;
+  let channels = 0;
+  const idat: Uint8Array[] = [];
+  for (let at = 8; at < bytes.length;) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    const data = bytes.subarray(at + 8, at + 8 + length);
+    if (type === 'IHDR') {
+      width = view.getUint32(at + 8);
+      height = view.getUint32(at + 12);
+      const [depth, colour, , , interlace] = data.subarray(8, 13);
+      channels = ({ 0: 1, 2: 3, 6: 4 } as Record<number, number>)[colour] ?? 0;
+      if (depth !== 8 || channels === 0 || interlace !== 0) {
+        throw new Error(
+          `unsupported PNG: depth ${depth}, colour ${colour}, interlace ${interlace}`,
+        );
+      }
+    }
+    if (type === 'IDAT') idat.push(data);
+    at += 12 + length;
+  }
+  const packed = new Uint8Array(idat.reduce((n, d) => n + d.length, 0));
+  idat.reduce((offset, d) => (packed.set(d, offset), offset + d.length), 0);
+  const raw = unzlibSync(packed);
+
+  const stride = width * channels;
+  const pixels = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let x = 0; x < stride; x++) {
+      const a = x >= channels ? pixels[y * stride + x - channels] : 0;
+      const b = y > 0 ? pixels[(y - 1) * stride + x] : 0;
+      const c = x >= channels && y > 0 ? pixels[(y - 1) * stride + x - channels] : 0;
+      const p = a + b - c;
+      const paeth =
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+          ? a
+          : Math.abs(p - b) <= Math.abs(p - c)
+            ? b
+            : c;
+      const predictor = [0, a, b, (a + b) >> 1, paeth][filter];
+      if (predictor === undefined) throw new Error(`bad PNG filter ${filter} on row ${y}`);
+      pixels[y * stride + x] = (line[x] + predictor) & 0xff;
+    }
+  }
+
+  const rgba = new Uint8Array(width * height * 4);
+  for (let k = 0; k < width * height; k++) {
+    const px = pixels.subarray(k * channels, (k + 1) * channels);
+    rgba.set(
+      channels === 1 ? [px[0], px[0], px[0], 255] : [px[0], px[1], px[2], px[3] ?? 255],
+      4 * k,
+    );
+  }
+  return { width, height, rgba };
 }
 
 /** Debian's Python, when it is installed with NumPy. */

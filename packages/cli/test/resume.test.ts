@@ -162,7 +162,10 @@ describe('latent-langevin sample --resume', () => {
 
     expect(result.code).toBe(130);
     expect(errorLines(result.stderr).at(-1)).toMatch(
-      /interrupted after \d+ iterations; wrote a\.json with \d+ draws per chain and a checkpoint\. Continue the run with --resume a\.json\.$/,
+      new RegExp(
+        'interrupted after \\d+ iterations; wrote a\\.json with \\d+ draws per chain and a ' +
+          'checkpoint\\. Continue the run with --resume a\\.json\\.$',
+      ),
     );
     const partial = readRun(join(dir, 'a.json'));
     expect(partial.draws).toBeGreaterThanOrEqual(20);

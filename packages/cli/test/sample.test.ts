@@ -1,7 +1,33 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MOONS, hasNumpy, numpyLoad, readNpy, readNpz, runCli, tempDir } from './helpers.js';
+import {
+  MOONS,
+  ROOT,
+  hasNumpy,
+  numpyLoad,
+  readNpy,
+  readNpz,
+  readPng,
+  runCli,
+  tempDir,
+} from './helpers.js';
+
+/** The 8 x 8 digits Glow, `z` `[batch, 64]` -> `x` `[batch, 1, 8, 8]`. */
+const DIGITS = join(ROOT, 'fixtures/digits-glow/model.onnx');
+
+/** Share of the pixels of an RGBA picture's columns `[from, to)` that are dark (luma < 128). */
+function darkShare(png: ReturnType<typeof readPng>, from: number, to: number): number {
+  let dark = 0;
+  for (let y = 0; y < png.height; y++) {
+    for (let x = from; x < to; x++) {
+      const k = 4 * (y * png.width + x);
+      const luma = 0.299 * png.rgba[k] + 0.587 * png.rgba[k + 1] + 0.114 * png.rgba[k + 2];
+      if (png.rgba[k + 3] > 0 && luma < 128) dark++;
+    }
+  }
+  return dark / (png.height * (to - from));
+}
 
 const NUMPY = hasNumpy();
 const SMALL = ['--chains', '3', '--warmup', '60', '--draws', '40', '--seed', '7'];
@@ -164,6 +190,33 @@ describe('latent-langevin sample', () => {
       expect(result.code).toBe(0);
       expect(result.stderr).toBe('');
       expect(result.stdout).toMatch(target === 'base' ? /^base\(\) on/ : /^tempered\(beta=0\.5\)/);
+    }
+  });
+
+  it('plots image grids of the naive and the MALA draws side by side for image data', async () => {
+    const dir = tempDir();
+
+    const result = await runCli(
+      ['sample', DIGITS, '-c', '2', '-w', '10', '-n', '8', '--no-progress', '--plot', 'run.png'],
+      { cwd: dir },
+    );
+
+    expect(result.stderr).toBe('wrote run.png\n');
+    expect(result.code).toBe(0);
+    const png = readPng(readFileSync(join(dir, 'run.png')));
+    // Two grids of 8 columns of 8 x 8 images (16 naive draws, 2 x 8 MALA draws), with titles.
+    expect(png.width).toBeGreaterThanOrEqual(2 * 8 * 8);
+    expect(png.width).toBeLessThanOrEqual(4000);
+    expect(png.height).toBeGreaterThanOrEqual(2 * 8);
+    expect(png.height).toBeLessThan(png.width);
+    // Not blank: dark digit strokes on white in both halves, the naive grid and the MALA grid
+    // (10 to 15% of the pixels of either half here).
+    for (const share of [
+      darkShare(png, 0, png.width >> 1),
+      darkShare(png, png.width >> 1, png.width),
+    ]) {
+      expect(share).toBeGreaterThan(0.05);
+      expect(share).toBeLessThan(0.5);
     }
   });
 

@@ -18,6 +18,9 @@ import { CliError } from '../cli-error.js';
 import type { CliIo } from '../io.js';
 import { type ModelNameOptions, flowNames, withNameHint } from '../model-names.js';
 import { oneLine } from '../one-line.js';
+import { type ProviderStatus, probeProvider } from '../provider-probe.js';
+
+export type { ProviderStatus } from '../provider-probe.js';
 
 /** Options of {@link inspectModel}. */
 export interface InspectOptions extends ModelNameOptions {
@@ -25,15 +28,6 @@ export interface InspectOptions extends ModelNameOptions {
   readonly probe?: boolean;
   /** Print JSON instead of text. */
   readonly json?: boolean;
-}
-
-/** One execution provider and whether it starts here. */
-export interface ProviderStatus {
-  readonly name: string;
-  /** True when a session started on it; null when it was not tried. */
-  readonly works: boolean | null;
-  /** Why it does not start, with the fix, when it does not. */
-  readonly reason?: string;
 }
 
 /** What `inspect` reports. */
@@ -76,44 +70,23 @@ const valueText = (v: ModelValue) =>
   `${v.name} ${ELEMENT_TYPES[v.elemType] ?? `type ${v.elemType}`} ${shapeText(v.dims)}`;
 
 /**
- * The readable part of a provider's failure: the sentences after the adapter's preamble,
- * without ONNX Runtime's source locations and C++ signatures.
+ * Tries each GPU provider the runtime lists on the model, each in a child process (see
+ * provider-probe.ts), all at once; `cpu` needs no try once the model has loaded.
  */
-export function providerFailure(name: string, message: string): string {
-  const text = oneLine(message)
-    .replace(/^.*?no execution provider could run the model: /, '')
-    .replace(new RegExp(`^${name}: `), '');
-  const sentences = text.split(/(?<=\.)\s+/);
-  const readable = sentences.filter((s) => !s.includes('::') && !s.includes('onnxruntime_src'));
-  return (readable.length > 0 ? readable : sentences).join(' ');
-}
-
-/** Tries each provider the runtime lists on the model; `cpu` needs no try once loaded. */
-async function probeProviders(bytes: Uint8Array, probe: boolean): Promise<ProviderStatus[]> {
-  const listed = listExecutionProviders();
-  const statuses: ProviderStatus[] = [];
-  for (const name of listed) {
-    if (name === 'cpu') {
-      statuses.push({ name, works: true });
-      continue;
-    }
-    if (!probe || (name !== 'cuda' && name !== 'webgpu')) {
-      statuses.push({ name, works: null });
-      continue;
-    }
-    try {
-      const flow = await loadOnnxFlow(bytes, {
-        executionProvider: name,
-        gradient: 'finite-difference',
-      });
-      await flow.dispose();
-      statuses.push({ name, works: true });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      statuses.push({ name, works: false, reason: providerFailure(name, message) });
-    }
-  }
-  return statuses;
+async function probeProviders(
+  modelPath: string,
+  options: InspectOptions,
+): Promise<ProviderStatus[]> {
+  return Promise.all(
+    listExecutionProviders().map(async (name): Promise<ProviderStatus> => {
+      if (name === 'cpu') return { name, works: true };
+      if (options.probe === false || (name !== 'cuda' && name !== 'webgpu')) {
+        return { name, works: null };
+      }
+      const status = await probeProvider(modelPath, name, flowNames(options));
+      return status.works ? status : { name, works: false, reason: status.reason };
+    }),
+  );
 }
 
 /**
@@ -174,7 +147,7 @@ export async function inspectModel(
       gradientSource: flow.gradientSource,
       autodiffCoversModel: flow.unsupportedOperators.length === 0,
       unsupportedOperators: flow.unsupportedOperators,
-      executionProviders: await probeProviders(bytes, options.probe !== false),
+      executionProviders: await probeProviders(resolve(cwd, path), options),
     };
   } finally {
     await flow.dispose();

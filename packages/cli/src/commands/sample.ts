@@ -30,7 +30,8 @@ import {
   writeOutput,
 } from '../run-files.js';
 import { createTarget, parseTargetSpec } from '../target-spec.js';
-import { checkModel, providerFailure } from './inspect.js';
+import { probeProvider, providerFailure } from '../provider-probe.js';
+import { checkModel } from './inspect.js';
 
 /** Options of `sample` as commander hands them over: strings, checked here. */
 export interface SampleCommandOptions extends ModelNameOptions {
@@ -207,6 +208,22 @@ export async function sampleCommand(
 
   const modelPath = await checkModel(model, cwd);
   const target = await createTarget(spec, cwd);
+  const unavailable = (reason: string, cause?: unknown) =>
+    new CliError(
+      'PROVIDER_UNAVAILABLE',
+      `execution provider '${checked.executionProvider}' does not start here: ${reason} Or run ` +
+        'on the CPU: --execution-provider cpu.',
+      cause === undefined ? {} : { cause },
+    );
+  if (checked.executionProvider === 'webgpu') {
+    // Dawn writes to descriptor 2 itself when it finds no adapter (see provider-probe.ts): try
+    // WebGPU in a child process first, and start it here only once it is known to start. A
+    // child that failed on the model itself (a naming problem) leaves the error to the load.
+    const probe = await probeProvider(modelPath, 'webgpu', flowNames(options));
+    if (!probe.works && (probe.code === 'PROVIDER_UNAVAILABLE' || probe.code === null)) {
+      throw unavailable(probe.reason);
+    }
+  }
   const flow = await loadOnnxFlow(modelPath, {
     executionProvider: checked.executionProvider,
     gradient: checked.gradient,
@@ -216,13 +233,7 @@ export async function sampleCommand(
     },
   }).catch((error: unknown) => {
     if (error instanceof OnnxFlowError && error.code === 'PROVIDER_UNAVAILABLE') {
-      throw new CliError(
-        'PROVIDER_UNAVAILABLE',
-        `execution provider '${checked.executionProvider}' does not start here: ` +
-          `${providerFailure(checked.executionProvider, error.message)} Or run on the CPU: ` +
-          '--execution-provider cpu.',
-        { cause: error },
-      );
+      throw unavailable(providerFailure(checked.executionProvider, error.message), error);
     }
     throw withNameHint(error);
   });
