@@ -7,9 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { makeTensor } from '../src/autodiff/proto.js';
+import { onnx } from '../src/autodiff/proto.js';
 import { OnnxFlowError } from '../src/errors.js';
 import {
   type OnnxFlowOptions,
@@ -18,8 +17,8 @@ import {
   type ProviderChoice,
   createOnnxFlow,
 } from '../src/onnx-flow.js';
+import { FLOAT, INT64, makeModel, node, tensor, value } from './autodiff/helpers.js';
 
-const { onnx } = onnxProto;
 const MOONS = new Uint8Array(
   readFileSync(
     fileURLToPath(new URL('../../../fixtures/two-moons-realnvp/model.onnx', import.meta.url)),
@@ -62,39 +61,15 @@ async function load(
 
 /** `x = Reshape(z, [3, -1])` with `x` `[batch, k]`: a probe run on one row of 2 values fails. */
 function unprobeableModel(): Uint8Array {
-  const float = (name: string, dims: (number | string)[]) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: {
-        tensorType: {
-          elemType: onnx.TensorProto.DataType.FLOAT,
-          shape: {
-            dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
-          },
-        },
-      },
-    });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'unprobeable',
-      input: [float('z', ['batch', 2])],
-      output: [float('x', ['batch', 'k']), float('logdet', ['batch'])],
-      initializer: [
-        makeTensor([3, -1], onnx.TensorProto.DataType.INT64, [2], 'shape'),
-        makeTensor([1], onnx.TensorProto.DataType.INT64, [1], 'axes'),
-      ],
-      node: [
-        { opType: 'Reshape', input: ['z', 'shape'], output: ['x'] },
-        {
-          opType: 'ReduceSum',
-          input: ['z', 'axes'],
-          output: ['logdet'],
-          attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
-        },
-      ],
-    },
+  const model = makeModel({
+    opset: 17,
+    inputs: [value('z', FLOAT, ['batch', 2])],
+    outputs: [value('x', FLOAT, ['batch', 'k']), value('logdet', FLOAT, ['batch'])],
+    initializers: [tensor('shape', INT64, [2], [3, -1]), tensor('axes', INT64, [1], [1])],
+    nodes: [
+      node('Reshape', ['z', 'shape'], ['x']),
+      node('ReduceSum', ['z', 'axes'], ['logdet'], { keepdims: 0 }),
+    ],
   });
   return onnx.ModelProto.encode(model).finish();
 }
