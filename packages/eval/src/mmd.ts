@@ -10,10 +10,11 @@ import {
   streamState,
 } from '@latent-langevin/core';
 
-import { pairSum, prepareSets } from './pairwise.js';
+import { pairSum, prepareSets, withinSum } from './pairwise.js';
 import {
   type SampleArray,
   checkDimension,
+  checkGroups,
   checkInteger,
   checkPositive,
   checkSampleSet,
@@ -33,6 +34,16 @@ export interface MmdOptions {
   readonly medianSubsample?: number;
   /** Seed of the median heuristic's subsample, an integer in [0, 2^53); default 0. */
   readonly seed?: number;
+  /**
+   * `[m]`: an integer label per row of `x`, such as the MCMC chain each draw came from. Pairs of
+   * rows with the same label are left out of the within-`x` mean: successive draws of one chain
+   * are not independent (a rejected proposal repeats the point), and counting them as
+   * independent pairs inflates that mean. Draws of different chains are independent, so the
+   * estimate stays unbiased for the law of one draw. Default: every row its own group.
+   */
+  readonly xGroups?: ArrayLike<number>;
+  /** `[n]`: labels of the rows of `y`, as `xGroups`. */
+  readonly yGroups?: ArrayLike<number>;
 }
 
 /** What {@link mmdSquared} returns. */
@@ -45,17 +56,22 @@ export interface MmdResult {
 
 /**
  * Unbiased squared MMD between two sample sets with a Gaussian kernel,
- * `MMD^2_u = mean_{i != i'} k(x_i, x_i') + mean_{j != j'} k(y_j, y_j') - 2 mean_{i,j} k(x_i, y_j)`.
+ * `MMD^2_u = mean_{i != i'} k(x_i, x_i') + mean_{j != j'} k(y_j, y_j') - 2 mean_{i,j} k(x_i, y_j)`;
+ * with group labels, the within-set means run over pairs of different groups only.
  *
  * @param x first set `[m, D]`, row-major, m >= 2, finite
  * @param y second set `[n, D]`, row-major, n >= 2, finite
- * @param options.dimension `D`; `options.bandwidth` a fixed `sigma`, else the median heuristic
+ * @param options.dimension `D`; `options.bandwidth` a fixed `sigma`, else the median heuristic;
+ *   `xGroups` and `yGroups` optional labels `[m]` and `[n]` (see {@link MmdOptions})
  * @returns the estimate and the bandwidth used
  * @throws InvalidArgumentError when a set is not `[n, D]` with n >= 2, holds NaN or infinite
- *   values, or an option is out of range
+ *   values, or an option is out of range (labels not integers, one per row, of two groups at
+ *   least)
  * @example
  * ```ts
  * const { value } = mmdSquared(drawsA, drawsB, { dimension: 2, bandwidth: 1 });
+ * // MCMC draws [chains * k, 2], labelled by chain:
+ * const mcmc = mmdSquared(chainDraws, exactDraws, { dimension: 2, xGroups: chainOfDraw });
  * ```
  */
 export function mmdSquared(x: SampleArray, y: SampleArray, options: MmdOptions): MmdResult {
@@ -63,6 +79,8 @@ export function mmdSquared(x: SampleArray, y: SampleArray, options: MmdOptions):
   const dimension = checkDimension(where, options?.dimension);
   const m = checkSampleSet(where, 'x', x, dimension, 2);
   const n = checkSampleSet(where, 'y', y, dimension, 2);
+  const xGroups = checkGroups(where, 'xGroups', 'x', options.xGroups, m);
+  const yGroups = checkGroups(where, 'yGroups', 'y', options.yGroups, n);
   const bandwidth =
     options.bandwidth === undefined
       ? medianBandwidth([x, y], {
@@ -74,10 +92,10 @@ export function mmdSquared(x: SampleArray, y: SampleArray, options: MmdOptions):
 
   const [a, b] = prepareSets([x, y], dimension);
   const kernel = { type: 'gaussian', bandwidth } as const;
-  const xx = (2 * pairSum(a, null, kernel)) / (m * (m - 1));
-  const yy = (2 * pairSum(b, null, kernel)) / (n * (n - 1));
+  const xx = withinSum(a, xGroups, kernel);
+  const yy = withinSum(b, yGroups, kernel);
   const xy = pairSum(a, b, kernel) / (m * n);
-  return { value: xx + yy - 2 * xy, bandwidth };
+  return { value: xx.sum / xx.pairs + yy.sum / yy.pairs - 2 * xy, bandwidth };
 }
 
 /** Options of {@link medianBandwidth}. */

@@ -251,3 +251,47 @@ export function pairSum(
   );
   return total;
 }
+
+/** Group labels of the rows of a set, validated: see {@link withinSum}. */
+export type GroupLabels = ArrayLike<number>;
+
+/**
+ * Sum of `g(d^2)` over the pairs within a set whose rows carry different labels, and the number
+ * of those pairs: the within-set term of a U-statistic that leaves out pairs known to be
+ * dependent (draws of one MCMC chain, copies of one resampled point). Without labels every pair
+ * counts. The same-label pairs are summed group by group and subtracted from the sum over all
+ * pairs, which costs `sum_g n_g^2 / 2` more distances.
+ *
+ * @param groups `[n]` labels, or null for every row its own group
+ */
+export function withinSum(
+  a: PreparedSet,
+  groups: GroupLabels | null,
+  kind: { readonly type: 'gaussian'; readonly bandwidth: number } | { readonly type: 'distance' },
+): { readonly sum: number; readonly pairs: number } {
+  const all = pairSum(a, null, kind);
+  const allPairs = (a.n * (a.n - 1)) / 2;
+  if (groups === null) return { sum: all, pairs: allPairs };
+
+  const members = new Map<number, number[]>();
+  for (let i = 0; i < a.n; i++) {
+    const rows = members.get(groups[i]);
+    if (rows === undefined) members.set(groups[i], [i]);
+    else rows.push(i);
+  }
+  let same = 0;
+  let samePairs = 0;
+  const d = a.dimension;
+  for (const rows of members.values()) {
+    if (rows.length < 2) continue;
+    const values = new Float64Array(rows.length * d);
+    const norms = new Float64Array(rows.length);
+    rows.forEach((row, r) => {
+      values.set(a.values.subarray(row * d, (row + 1) * d), r * d);
+      norms[r] = a.norms[row];
+    });
+    same += pairSum({ values, n: rows.length, dimension: d, norms }, null, kind);
+    samePairs += (rows.length * (rows.length - 1)) / 2;
+  }
+  return { sum: all - same, pairs: allPairs - samePairs };
+}

@@ -117,3 +117,51 @@ export function checkPositive(where: string, name: string, value: unknown): numb
   }
   return value;
 }
+
+/**
+ * Checks optional group labels of the `n` rows of set `name`: an array of `n` integers with at
+ * least two distinct values, so that some pair of rows lies in different groups.
+ *
+ * @returns the labels, or null when `groups` is undefined
+ * @throws InvalidArgumentError naming `where` and `options.<option>` otherwise
+ */
+export function checkGroups(
+  where: string,
+  option: string,
+  name: string,
+  groups: unknown,
+  n: number,
+): ArrayLike<number> | null {
+  if (groups === undefined) return null;
+  const labels = groups as ArrayLike<unknown>;
+  if (
+    groups === null ||
+    typeof groups !== 'object' ||
+    typeof labels.length !== 'number' ||
+    labels.length !== n
+  ) {
+    throw new InvalidArgumentError(where, [
+      `options.${option} must hold one integer label per row of ${name} (${n} rows); received ` +
+        `${describeValue(groups)}. Pass e.g. the chain index of every draw.`,
+    ]);
+  }
+  let first: number | undefined;
+  let distinct = false;
+  for (let i = 0; i < n; i++) {
+    const label = labels[i];
+    if (typeof label !== 'number' || !Number.isInteger(label)) {
+      throw new InvalidArgumentError(where, [
+        `options.${option}[${i}] is ${describeValue(label)}; every label must be an integer.`,
+      ]);
+    }
+    if (first === undefined) first = label;
+    else if (label !== first) distinct = true;
+  }
+  if (!distinct) {
+    throw new InvalidArgumentError(where, [
+      `options.${option} gives every row of ${name} the same label, which leaves no pair of ` +
+        'rows from different groups. Pass draws of at least two chains, or leave it out.',
+    ]);
+  }
+  return labels as ArrayLike<number>;
+}

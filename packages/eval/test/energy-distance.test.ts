@@ -28,6 +28,22 @@ describe('energyDistance', () => {
     expect(value).toBeCloseTo(expected, 14);
   });
 
+  it('leaves pairs of one group out of the within-set mean when x is labelled', () => {
+    // x = {0, 0, 2} with labels [1, 1, 2], y = {0, 2}: within x only (0, 2) twice counts, mean
+    // 2 (unlabelled (0 + 2 + 2) / 3); within y 2; across, distances 0, 2, 0, 2, 2, 0, mean 1.
+    const x = f64([0, 0, 2]);
+    const y = f64([0, 2]);
+    expect(energyDistance(x, y, { dimension: 1, xGroups: [1, 1, 2] })).toBeCloseTo(-2, 14);
+    expect(energyDistance(x, y, { dimension: 1 })).toBeCloseTo(2 - 4 / 3 - 2, 14);
+    expect(energyDistance(y, x, { dimension: 1, yGroups: [1, 1, 2] })).toBeCloseTo(-2, 14);
+  });
+
+  it('throws an InvalidArgumentError when the labels do not match the rows', () => {
+    const call = () => energyDistance(f64([0, 1, 2]), f64([0, 1]), { dimension: 1, xGroups: [0] });
+    expect(call).toThrow(InvalidArgumentError);
+    expect(call).toThrow(/energyDistance\(\): options.xGroups must hold one integer label per row/);
+  });
+
   it('computes the same value in float32 and float64 when the values are exact in both', () => {
     const x = [0.5, 1, -2, 0.25];
     const y = [4, 5, 4, 6];

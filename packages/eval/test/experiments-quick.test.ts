@@ -51,9 +51,31 @@ describe('runExperiments', () => {
     }
   });
 
+  it('records the draws scored, the rows spent and the stuck chains of every run', () => {
+    for (const target of results.targets) {
+      for (const method of target.methods) {
+        for (const run of method.runs) {
+          expect(run.draws).toBeGreaterThan(0);
+          expect(run.distinctDraws).toBeLessThanOrEqual(run.draws);
+          if (run.budget !== null && run.notComparable === undefined) {
+            expect(run.flowRows).toBeLessThanOrEqual(run.budget);
+          }
+          if (run.mcmc !== undefined) {
+            expect(Number.isInteger(run.mcmc.stuckChains)).toBe(true);
+            expect(run.mcmc.stuckChains).toBeLessThanOrEqual(run.mcmc.chains);
+            expect(run.draws % run.mcmc.chains).toBe(0);
+          }
+        }
+        const mmd = method.summary.mmd;
+        if (mmd !== null) expect(mmd.se).toBeCloseTo(mmd.sd / Math.sqrt(mmd.n), 14);
+      }
+      expect(target.methods.map((m) => m.id)).toContain('mala-pullback-identity-relocate');
+    }
+  });
+
   it('writes JSON that parses back to the returned results', async () => {
     const json = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8'));
-    expect(json.format).toBe('latent-langevin/experiments@1');
+    expect(json.format).toBe('latent-langevin/experiments@2');
     expect(json.seeds).toEqual([1, 2]);
     expect(json.targets).toHaveLength(results.targets.length);
   });
@@ -63,6 +85,8 @@ describe('runExperiments', () => {
     expect(markdown.startsWith('# latent-langevin experiments')).toBe(true);
     for (const target of results.targets) expect(markdown).toContain(`### ${target.fixture}`);
     expect(markdown).toContain('| method | MMD² | SW2 |');
+    expect(markdown).toContain('| draws | chains × iterations | stuck chains | flow rows |');
+    expect(markdown).toContain('mean ± standard error over the 2 seeds');
   });
 
   it('writes a valid PNG for each 2-D target and for the digits', async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { InvalidArgumentError } from '@latent-langevin/core';
+import { InvalidArgumentError, RandomStream, streamState } from '@latent-langevin/core';
 import { medianBandwidth, mmdSquared } from '@latent-langevin/eval';
+
+import { stickyChains } from './targets-helpers.js';
 
 const f64 = (values: number[]) => Float64Array.from(values);
 const k = (squaredDistance: number, sigma: number) =>
@@ -72,6 +74,60 @@ describe('mmdSquared', () => {
     const low = mmdSquared(f64([0, 1, 2.5]), f64([3, 4]), { dimension: 1, bandwidth: 1.5 });
     const high = mmdSquared(embed([0, 1, 2.5]), embed([3, 4]), { dimension: 16, bandwidth: 1.5 });
     expect(high.value).toBeCloseTo(low.value, 12);
+  });
+
+  it('leaves pairs of one group out of the within-set mean when x is labelled', () => {
+    // x = {0, 0, 2} with labels [1, 1, 2], y = {0, 2}, sigma = 1. Within x, only the pairs
+    // across groups count: (0, 2) twice, mean k(4); without labels (1 + 2 k(4)) / 3.
+    // Within y: k(4). Across: 0-0, 0-2, 0-0, 0-2, 2-0, 2-2, mean (3 + 3 k(4)) / 6.
+    const x = f64([0, 0, 2]);
+    const y = f64([0, 2]);
+    const across = (3 + 3 * k(4, 1)) / 6;
+    const grouped = mmdSquared(x, y, { dimension: 1, bandwidth: 1, xGroups: [1, 1, 2] });
+    const plain = mmdSquared(x, y, { dimension: 1, bandwidth: 1 });
+    expect(grouped.value).toBeCloseTo(2 * k(4, 1) - 2 * across, 14);
+    expect(plain.value).toBeCloseTo((1 + 2 * k(4, 1)) / 3 + k(4, 1) - 2 * across, 14);
+    // Labels on y work the same way; distinct labels everywhere change nothing.
+    const swapped = mmdSquared(y, x, { dimension: 1, bandwidth: 1, yGroups: [1, 1, 2] });
+    expect(swapped.value).toBeCloseTo(grouped.value, 14);
+    const distinct = mmdSquared(x, y, { dimension: 1, bandwidth: 1, xGroups: [0, 1, 2] });
+    expect(distinct.value).toBeCloseTo(plain.value, 14);
+  });
+
+  it('stays unbiased on MCMC-like draws with repeats when labelled by chain', () => {
+    // SEEDS sets of 100 chains x 20 draws of N(0, I_2), each draw repeating the previous one
+    // with probability 0.45 (a rejected proposal), against N = 2000 exact draws, sigma = 1.
+    // Unlabelled, the repeated pairs (about 1,450 of 2e6) raise the within-x mean by about
+    // 7.3e-4 (1 - 1/3) = 4.8e-4; labelled, the mean over seeds is 0 within 5 standard errors
+    // (a t-test with 4 degrees of freedom, failure rate below 1%) and every seed's plain value
+    // exceeds its labelled one by more than 3e-4.
+    const SEEDS = [1, 2, 3, 4, 5];
+    const N = 2000;
+    const labelled: number[] = [];
+    for (const seed of SEEDS) {
+      const { draws, chain } = stickyChains(100, 20, 0.45, seed);
+      const random = new RandomStream(streamState(seed, 999));
+      const exact = Float64Array.from({ length: 2 * N }, () => random.normal());
+      const options = { dimension: 2, bandwidth: 1 };
+      const grouped = mmdSquared(draws, exact, { ...options, xGroups: chain }).value;
+      const plain = mmdSquared(draws, exact, options).value;
+      expect(plain - grouped).toBeGreaterThan(3e-4);
+      labelled.push(grouped);
+    }
+    const mean = labelled.reduce((s, v) => s + v, 0) / SEEDS.length;
+    const sd = Math.sqrt(labelled.reduce((s, v) => s + (v - mean) ** 2, 0) / (SEEDS.length - 1));
+    expect(Math.abs(mean)).toBeLessThan((5 * sd) / Math.sqrt(SEEDS.length));
+  });
+
+  it.each([
+    ['the labels are fewer than the rows', { xGroups: [0, 1] }, /one integer label per row of x/],
+    ['a label is fractional', { xGroups: [0, 1, 1.5] }, /options.xGroups\[2\] is 1.5/],
+    ['every row has one label', { yGroups: [4, 4] }, /gives every row of y the same label/],
+  ])('throws an InvalidArgumentError when %s', (_, groups, message) => {
+    const call = () =>
+      mmdSquared(f64([0, 1, 2]), f64([0, 1]), { dimension: 1, bandwidth: 1, ...groups });
+    expect(call).toThrow(InvalidArgumentError);
+    expect(call).toThrow(message);
   });
 
   it.each([

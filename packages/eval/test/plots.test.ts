@@ -29,7 +29,7 @@ function inkShare(svg: string): number {
 describe('scatterPanels', () => {
   const moons = twoMoons();
 
-  it('renders a row of panels with a density heatmap as a valid, non-blank PNG', async () => {
+  it('renders panels with a density heatmap as a valid, non-blank PNG', async () => {
     const picture = await scatterPanels({
       title: 'two moons',
       panels: [
@@ -61,9 +61,64 @@ describe('scatterPanels', () => {
       ],
     });
     // Both panels carry the same domain in the spec: one x scale and one y scale.
-    const panels = (picture.spec as unknown as { hconcat: { encoding: unknown }[] }).hconcat;
+    const panels = (picture.spec as unknown as { concat: { encoding: unknown }[] }).concat;
     expect(JSON.stringify(panels[0].encoding)).toBe(JSON.stringify(panels[1].encoding));
     expect(pngSize(picture.png).width).toBeGreaterThan(400);
+  });
+
+  it('lays 11 panels out 4 a row, each with its title, both axis titles and the same limits', async () => {
+    const panels = [
+      {
+        title: 'target',
+        logDensity: (x: Float64Array, n: number) => moons.logDensity(x, n).logDensity,
+      },
+      ...Array.from({ length: 10 }, (_, k) => ({
+        title: `method ${k}`,
+        points: moons.sample(100, 10 + k),
+      })),
+    ];
+    const limits = [
+      [-3, 3],
+      [-3, 3],
+    ] as const;
+    const picture = await scatterPanels({ panels, limits, width: 170 });
+    const spec = picture.spec as unknown as {
+      columns: number;
+      concat: {
+        title: { text: string };
+        encoding: { x: { title: string; scale: unknown }; y: { title: string; scale: unknown } };
+      }[];
+    };
+    expect(spec.columns).toBe(4);
+    expect(spec.concat.map((v) => v.title.text)).toEqual(panels.map((p) => p.title));
+    for (const view of spec.concat) {
+      expect([view.encoding.x.title, view.encoding.y.title]).toEqual(['x1', 'x2']);
+      expect(view.encoding.x.scale).toEqual({ domain: [-3, 3], nice: false, zero: false });
+      expect(view.encoding.y.scale).toEqual({ domain: [-3, 3], nice: false, zero: false });
+    }
+    // Three rows of 170-pixel panels, no wider than 4 panels and their gaps and axes.
+    const { width, height } = pngSize(picture.png);
+    expect(width).toBeLessThan(4 * 170 + 3 * 44 + 120);
+    expect(width).toBeGreaterThan(4 * 170);
+    expect(height).toBeGreaterThan(3 * 170);
+    // Every panel's title and axis titles are drawn.
+    for (const panel of panels) expect(picture.svg).toContain(panel.title);
+    expect(picture.svg.split('>x1<').length - 1).toBe(11);
+  });
+
+  it('puts fewer panels than columns in one row', async () => {
+    const points = [0, 0, 1, 1];
+    const picture = await scatterPanels({
+      panels: [
+        { title: 'a', points },
+        { title: 'b', points },
+      ],
+      columns: 4,
+    });
+    expect((picture.spec as unknown as { columns: number }).columns).toBe(2);
+    const { width, height } = pngSize(picture.png);
+    expect(width).toBeGreaterThan(2 * 200);
+    expect(height).toBeLessThan(2 * 200);
   });
 
   it('doubles the PNG size when the scale is 2', async () => {
@@ -93,6 +148,11 @@ describe('scatterPanels', () => {
       'only density panels come without limits',
       { panels: [{ title: 'p', logDensity: () => [0] }] },
       /options.limits must be \[\[xmin, xmax\], \[ymin, ymax\]\]/,
+    ],
+    [
+      'the columns are not a whole number',
+      { panels: [{ title: 'p', points: [1, 2] }], columns: 2.5 },
+      /options.columns must be an integer in \[1, 50\]; received 2.5/,
     ],
     [
       'the width is out of range',

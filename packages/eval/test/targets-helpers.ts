@@ -1,6 +1,8 @@
 /**
- * Shared checks of the synthetic targets' tests: central finite differences of a log-density.
+ * Shared checks of the metrics' and synthetic targets' tests: central finite differences of a
+ * log-density, and MCMC-like draws with repeated points.
  */
+import { RandomStream, streamState } from '@latent-langevin/core';
 import type { SyntheticTarget } from '@latent-langevin/eval';
 
 /**
@@ -39,4 +41,32 @@ export function project(x: Float64Array, direction: readonly number[]): Float64A
     for (let j = 0; j < d; j++) sum += x[i * d + j] * direction[j];
     return sum;
   });
+}
+
+/**
+ * Draws shaped like MCMC output without its correlations: `chains` chains of `length` draws of
+ * N(0, I_2), chain-major, where each draw after the first repeats the previous one with
+ * probability `repeat` (a rejected proposal) and is otherwise a fresh exact draw.
+ *
+ * @returns draws `[chains * length, 2]` and the chain of each row
+ */
+export function stickyChains(
+  chains: number,
+  length: number,
+  repeat: number,
+  seed: number,
+): { draws: Float64Array; chain: Int32Array } {
+  const random = new RandomStream(streamState(seed, 0));
+  const draws = new Float64Array(2 * chains * length);
+  const chain = new Int32Array(chains * length);
+  for (let c = 0; c < chains; c++) {
+    for (let t = 0; t < length; t++) {
+      const row = c * length + t;
+      chain[row] = c;
+      const stay = t > 0 && random.uniform() < repeat;
+      for (let j = 0; j < 2; j++)
+        draws[2 * row + j] = stay ? draws[2 * row - 2 + j] : random.normal();
+    }
+  }
+  return { draws, chain };
 }

@@ -4,11 +4,13 @@ import { InvalidArgumentError, RandomStream, pullback, streamState } from '@late
 import { TWO_MOONS, twoMoons } from '@latent-langevin/eval';
 
 import { ksOneSample } from '../../../test/helpers/statistics.js';
+import { chiSquaredTest } from './chi-squared.js';
 import { worstGradientError } from './targets-helpers.js';
 
 /*
- * Statistical checks fix their seeds; KS tests reject below p = 1e-3 (failure rate 1e-3 per
- * test over seeds for a correct sampler), mode shares are held to 5 standard errors.
+ * Statistical checks fix their seeds; KS and chi-squared tests reject below p = 1e-3 (failure
+ * rate 1e-3 per test over seeds for a correct sampler), mode shares are held to 5 standard
+ * errors.
  */
 
 const moons = twoMoons();
@@ -80,6 +82,61 @@ describe('twoMoons', () => {
       expect(ksOneSample(values, cdf).pValue).toBeGreaterThan(1e-3);
       expect(centres.length).toBe(2 * cells * cells);
     }
+  });
+
+  it('draws points with the 2-D law of the density when binned on a grid (chi-squared)', () => {
+    // N = 20,000 draws of seed 21 binned into CELLS x CELLS cells of side 0.25 on [-3, 3]^2.
+    // Expected counts: the density integrated over each cell by the midpoint rule on a 25 x 25
+    // sub-grid (step 0.01), divided by the normaliser. Cells expecting fewer than 5 draws are
+    // pooled with the outside of the square into one cell. Pearson's statistic rejects below
+    // LEVEL = 1e-3. The same test must reject draws scaled by 1.02 (the radius moved by 0.2
+    // radial widths), so that it has the power to see a small error of the sampler.
+    const N = 20_000;
+    const SEED = 21;
+    const LEVEL = 1e-3;
+    const CELLS = 24;
+    const side = 6 / CELLS;
+    const sub = 25;
+    const centres = new Float64Array(2 * (CELLS * sub) ** 2);
+    const fine = CELLS * sub;
+    for (let a = 0; a < fine; a++) {
+      for (let b = 0; b < fine; b++) {
+        centres[2 * (a * fine + b)] = -3 + (a + 0.5) * (side / sub);
+        centres[2 * (a * fine + b) + 1] = -3 + (b + 0.5) * (side / sub);
+      }
+    }
+    const logP = moons.logDensity(centres, fine * fine).logDensity;
+    const mass = new Float64Array(CELLS * CELLS);
+    const area = (side / sub) ** 2 / Math.exp(TWO_MOONS.logNormaliser);
+    for (let a = 0; a < fine; a++) {
+      for (let b = 0; b < fine; b++) {
+        mass[Math.floor(a / sub) * CELLS + Math.floor(b / sub)] +=
+          Math.exp(logP[a * fine + b]) * area;
+      }
+    }
+    const kept = Array.from(mass.keys()).filter((k) => N * mass[k] >= 5);
+    const pooled = 1 - kept.reduce((s, k) => s + mass[k], 0);
+    expect(N * pooled).toBeGreaterThanOrEqual(5);
+    expect(kept.length).toBeGreaterThan(100);
+
+    const test = (draws: Float64Array) => {
+      const counts = new Float64Array(CELLS * CELLS);
+      let outside = 0;
+      for (let i = 0; i < N; i++) {
+        const a = Math.floor((draws[2 * i] + 3) / side);
+        const b = Math.floor((draws[2 * i + 1] + 3) / side);
+        if (a >= 0 && a < CELLS && b >= 0 && b < CELLS) counts[a * CELLS + b]++;
+        else outside++;
+      }
+      const rest = outside + counts.reduce((s, c, k) => s + (N * mass[k] >= 5 ? 0 : c), 0);
+      return chiSquaredTest(
+        [...kept.map((k) => counts[k]), rest],
+        [...kept.map((k) => N * mass[k]), N * pooled],
+      );
+    };
+    const draws = moons.sample(N, SEED);
+    expect(test(draws).pValue).toBeGreaterThan(LEVEL);
+    expect(test(draws.map((v) => 1.02 * v)).pValue).toBeLessThan(LEVEL);
   });
 
   it('puts half the draws on each moon', () => {

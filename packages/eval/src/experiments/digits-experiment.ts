@@ -38,7 +38,14 @@ export interface DigitsRun {
   readonly recall: number;
   /** Share of draws whose 64 pixels all lie in [-0.1, 1.1], as the fixture reports. */
   readonly inRange: number;
+  /** Draws returned and scored, and how many of them are not copies of another. */
+  readonly draws: number;
+  readonly distinctDraws: number;
   readonly flowRows: number;
+  /** Rows the method was allowed; null for naive sampling. */
+  readonly budget: number | null;
+  /** Why the run is not comparable with the others at this budget; absent when it is. */
+  readonly notComparable?: string;
   readonly wallTimeMs: number;
   readonly mcmc?: MethodRun['mcmc'];
 }
@@ -55,6 +62,7 @@ export interface DigitsMethodResults {
     readonly flowRows: Spread | null;
     readonly wallTimeMs: Spread | null;
     readonly acceptance: Spread | null;
+    readonly stuckChains: Spread | null;
   };
 }
 
@@ -109,7 +117,11 @@ export async function runDigitsExperiment(
         precision,
         recall,
         inRange: inRangeShare(run.x, d),
+        draws: run.count,
+        distinctDraws: run.distinctCount,
         flowRows: run.forwardRows + run.gradientRows,
+        budget: run.budget,
+        ...(run.notComparable === undefined ? {} : { notComparable: run.notComparable }),
         wallTimeMs: run.wallTimeMs,
         ...(run.mcmc === undefined ? {} : { mcmc: run.mcmc }),
       });
@@ -134,6 +146,7 @@ export async function runDigitsExperiment(
           flowRows: spread(runs[m].map((r) => r.flowRows)),
           wallTimeMs: spread(runs[m].map((r) => r.wallTimeMs)),
           acceptance: spread(runs[m].map((r) => r.mcmc?.acceptance ?? null)),
+          stuckChains: spread(runs[m].map((r) => r.mcmc?.stuckChains ?? null)),
         },
       })),
     },

@@ -1,10 +1,11 @@
 export * from './run-experiments.js';
 export * from './sizes.js';
-export type { MethodRun } from './methods.js';
+export type { McmcStatistics, MethodRun } from './methods.js';
 export type { Scores, Spread } from './score.js';
 export type {
   MethodResults,
   MethodSummary,
+  MetricName,
   RunRecord,
   TargetResults,
 } from './synthetic-experiment.js';

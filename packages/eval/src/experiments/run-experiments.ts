@@ -85,7 +85,7 @@ export interface RunExperimentsOptions {
 
 /** Everything a run measured; written as `results.json`. */
 export interface ExperimentResults {
-  readonly format: 'latent-langevin/experiments@1';
+  readonly format: 'latent-langevin/experiments@2';
   readonly size: 'quick' | 'default';
   readonly seeds: readonly number[];
   readonly settings: ExperimentSize;
@@ -303,7 +303,7 @@ export async function runExperiments(options: RunExperimentsOptions): Promise<Ex
 
   report('', null, 'write', 'writing results.json and results.md');
   const results: ExperimentResults = {
-    format: 'latent-langevin/experiments@1',
+    format: 'latent-langevin/experiments@2',
     size: sizeName,
     seeds: [...seeds],
     settings: size,

@@ -50,6 +50,6 @@ export const EXPERIMENT_SIZES: Readonly<Record<'quick' | 'default', ExperimentSi
     chains: 100,
     projections: 128,
     seeds: [1, 2, 3, 4, 5],
-    digits: { draws: 360, budget: 24_000, chains: 60, seedCount: 3 },
+    digits: { draws: 360, budget: 24_000, chains: 60, seedCount: 5 },
   },
 };

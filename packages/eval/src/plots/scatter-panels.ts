@@ -1,5 +1,5 @@
 /**
- * A row of scatter panels for 2-D draws, with shared axis limits, in the spirit of Fig. 1 of
+ * A grid of scatter panels for 2-D draws, with shared axis limits, in the spirit of Fig. 1 of
  * Coeurdoux et al. (2024): the target's density beside each method's draws.
  */
 import { InvalidArgumentError, describeValue } from '@latent-langevin/core';
@@ -30,8 +30,13 @@ export type ScatterPanel = PointsPanel | DensityPanel;
 
 /** Options of {@link scatterPanels}. */
 export interface ScatterPanelsOptions extends RenderOptions {
-  /** The panels, left to right; at least one. */
+  /** The panels, left to right and then row by row; at least one. */
   readonly panels: readonly ScatterPanel[];
+  /**
+   * Panels per row, integer in [1, 50]; default 4, which keeps a picture of 200-pixel panels
+   * within the width of a README page. Fewer panels than columns make one row.
+   */
+  readonly columns?: number;
   /**
    * `[[xmin, xmax], [ymin, ymax]]` shared by every panel; by default the 0.5% and 99.5%
    * quantiles of all the points, widened by 5% on each side.
@@ -39,7 +44,7 @@ export interface ScatterPanelsOptions extends RenderOptions {
   readonly limits?: readonly [readonly [number, number], readonly [number, number]];
   /** Width (and height) of one panel in pixels, integer in [50, 2000]; default 200. */
   readonly width?: number;
-  /** Title above the row. */
+  /** Title above the grid. */
   readonly title?: string;
   /** Axis titles; default `['x1', 'x2']`. */
   readonly axisTitles?: readonly [string, string];
@@ -50,10 +55,12 @@ export interface ScatterPanelsOptions extends RenderOptions {
 }
 
 /**
- * Draws a row of panels with the same x and y limits: scatter plots of 2-D points (the first
- * two coordinates of higher-dimensional ones) and, optionally, heatmaps of a density.
+ * Draws a grid of panels with the same x and y limits, each with its title and both axes
+ * titled: scatter plots of 2-D points (the first two coordinates of higher-dimensional ones)
+ * and, optionally, heatmaps of a density.
  *
  * @param options.panels `{ title, points, dimension? }` or `{ title, logDensity, resolution? }`
+ * @param options.columns panels per row, default 4
  * @param options.limits shared axis limits; required when no panel has points
  * @returns the PNG bytes, the SVG text and the Vega-Lite spec
  * @throws InvalidArgumentError when there is no panel, a panel is malformed, or the limits are
@@ -82,6 +89,7 @@ export async function scatterPanels(options: ScatterPanelsOptions): Promise<Pict
   const width = checkRange(where, 'width', options.width ?? 200, 50, 2000, true);
   const maxPoints = checkRange(where, 'maxPoints', options.maxPoints ?? 3000, 1, 1e7, true);
   const pointSize = checkRange(where, 'pointSize', options.pointSize ?? 4, 0.1, 1000, false);
+  const columns = checkRange(where, 'columns', options.columns ?? 4, 1, 50, true);
   panels.forEach((panel, p) => checkPanel(where, panel, p));
   const limits = options.limits ?? defaultLimits(panels as readonly ScatterPanel[]);
   checkLimits(where, limits);
@@ -92,8 +100,10 @@ export async function scatterPanels(options: ScatterPanelsOptions): Promise<Pict
     x: { field: 'x', type: 'quantitative' as const, scale: scale(0), title: xTitle },
     y: { field: 'y', type: 'quantitative' as const, scale: scale(1), title: yTitle },
   };
-  const views = (panels as readonly ScatterPanel[]).map((panel) => {
-    const title = { text: wrapTitle(panel.title, width), fontSize: 12 };
+  const titles = (panels as readonly ScatterPanel[]).map((panel) => wrapTitle(panel.title, width));
+  const titleLines = Math.max(...titles.map((t) => (typeof t === 'string' ? 1 : t.length)));
+  const views = (panels as readonly ScatterPanel[]).map((panel, p) => {
+    const title = { text: titles[p], fontSize: 12 };
     if ('points' in panel) {
       return {
         title,
@@ -129,8 +139,10 @@ export async function scatterPanels(options: ScatterPanelsOptions): Promise<Pict
     config: BASE_CONFIG,
     // Flush bounds: panels are spaced by their plot areas, whatever their titles' widths.
     bounds: 'flush',
-    spacing: 44,
-    hconcat: views,
+    // Between rows: the x axis of the row above (about 36 pixels) and the titles below.
+    spacing: { column: 44, row: 40 + 15 * titleLines },
+    columns: Math.min(columns, views.length),
+    concat: views,
   } as TopLevelSpec;
   return renderSpec(spec, options.scale === undefined ? {} : { scale: options.scale });
 }
