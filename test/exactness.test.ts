@@ -1,105 +1,82 @@
 /**
- * Exactness of latent MALA: with a `pullback` target, `x = f(z)` must follow the data-space target
- * exactly, whatever the flow. The target is a 2-D mixture of three Gaussians with unequal weights,
- * pulled back through the analytic coupling flow, whose Jacobian varies across the plane.
+ * Exactness of latent MALA and random-walk Metropolis: with a `pullback` target, `x = f(z)` must
+ * follow the data-space target exactly, whatever the flow. The target is a 2-D mixture of three
+ * Gaussians with unequal weights, pulled back through the analytic coupling flow, whose Jacobian
+ * varies across the plane. The runs themselves are in `helpers/exactness-runs.ts`.
  *
- * Every check compares draws with the target's closed-form law: one-sample Kolmogorov-Smirnov
- * tests on both marginals (rejected below p = 1e-3) and the total variation between the share of
- * draws nearest each component and the exact shares (at most 0.03). Draws are the states of many
- * independent chains, thinned, so the tests' iid assumptions hold closely. Seeds are fixed; for a
- * correct sampler each KS test fails at rate 1e-3 over seeds, and the total variation of 4000
- * draws has a standard deviation near 0.007, so 0.03 is more than four deviations away.
+ * Each check takes one draw from each of 4000 chains, the state after the last iteration, and
+ * compares the draws with the target's closed-form law: one-sample Kolmogorov-Smirnov tests on
+ * both marginals, rejected below p = 1e-3, and the total variation (TV) between the shares of
+ * draws nearest each component and their exact values, rejected above 0.03.
  *
- * These checks are sharp enough to catch a wrong acceptance ratio in the sampler itself: with the
- * proposal-density correction of `sampler.ts` dropped, the identity-preconditioner and Geweke
- * tests fail; with the log-determinant term of the jacobian preconditioner's proposal density
- * dropped, every jacobian test fails. The last describe block shows the same on a small
- * reference implementation, where the faults can be switched on.
+ * Rate at which a correct sampler fails. For 4000 independent exact draws each KS test fails with
+ * probability 1e-3, and the region counts are multinomial, so TV has mean 0.0086 and standard
+ * deviation 0.0046 and exceeds 0.03, 4.7 deviations above its mean, with probability 1.7e-4
+ * (10 million simulated multinomials). A check thus fails with probability at most 2.2e-3, and
+ * the 22 checks of this file together with probability near 5%; the seeds are fixed, so a run
+ * that passes once passes always. The draws are independent, one per chain with a random stream
+ * each (the chains share only the step size and diagonal that warm-up adapts from all of them),
+ * and they are exact once the chains have forgotten their start:
+ *
+ * - Chains from the default start `z ~ q_Z` run 300 warm-up iterations, then as many frozen
+ *   iterations as the table in the helper gives. The slowest are identity MALA chains without
+ *   global moves, which cross between the two lower modes rarely: after warm-up the middle
+ *   mode's share is 0.037 short; the gap is 0.004 after 400 more iterations and then closes more
+ *   slowly, 0.0015 to 0.003 until 1300, within the noise (0.0016) from 1400 on, measured over
+ *   80,000 chains. They run 1800. Jacobian chains start 0.015 to 0.03 short and are within 0.004
+ *   by 400; they run 1000. Diagonal, random-walk and global-move chains are within 0.01 of the
+ *   shares after warm-up and run 400 (identity with global moves, 600).
+ * - Geweke-style runs, started from exact draws with a fixed kernel and no warm-up, and the
+ *   `tempered({ beta: 0 })` run, whose latent target is the start law `q_Z`, are exact at every
+ *   iteration; they run 100 frozen iterations, enough for a wrong kernel to drift away.
+ *
+ * Measured over seeds 1 to 20 with exactly these settings (4000 chains a check), a correct sampler
+ * failed 1 of the 440 checks (latent MALA, diagonal, no global moves, exact gradients, seed 2:
+ * KS p = 2.8e-4), where 2.2e-3 a check predicts 1. The 880 KS p-values are uniform (KS test of
+ * uniformity p = 0.45; 4.5% below 0.05, 0.7% below 0.01), TV has mean 0.0089 and deviation 0.0047,
+ * and no configuration's mean share over the 20 seeds is further than 0.0051 from exact
+ * (standard error 0.0018).
+ *
+ * A wrong sampler fails. With faults put into `sampler.ts` by hand, every exact-gradient check
+ * of the table and of the Geweke runs that the fault touches rejected the sampler in each of the
+ * 20 seeds: the proposal-density correction dropped (largest p 3e-5, identity without global
+ * moves; below 1e-7 elsewhere); a drift of the wrong sign while the correction uses the true one
+ * (p below 1e-99); the log-determinant of the jacobian preconditioner's proposal density dropped
+ * (p below 1e-16); the `q_Z` ratio of the global moves dropped (TV above 0.19 and p below 1e-120,
+ * random-walk runs included). The last describe block shows the same on a reference MALA where
+ * the faults can be switched on: each fault was rejected in 20 of 20 seeds (p below 1e-21), and
+ * the correct version passed all 20.
  */
-import {
-  type DifferentiableFlow,
-  type PreconditionerOption,
-  RandomStream,
-  couplingFlow2d,
-  naive,
-  pullback,
-  sample,
-  streamState,
-  tempered,
-} from '@latent-langevin/core';
-import { finiteDifferenceFlow } from '@latent-langevin/finite-difference';
 import { describe, expect, it } from 'vitest';
 import {
-  KS_LEVEL,
-  TV_TOLERANCE,
-  drawsAt,
-  exactDraws,
-  expectMatchesMixture,
-  mismatch,
-  mixtureLogDensity,
-} from './helpers/mixture.js';
+  CHAINS,
+  type MalaFault,
+  PIPELINE_CASES,
+  gewekeDraws,
+  pipelineDraws,
+  referenceMala,
+  temperedAndNaiveDraws,
+} from './helpers/exactness-runs.js';
+import { KS_LEVEL, TV_TOLERANCE, expectMatchesMixture, mismatch } from './helpers/mixture.js';
 import { ksTwoSample } from './helpers/statistics.js';
 
-const exactFlow = couplingFlow2d();
-const fdFlow = finiteDifferenceFlow((z, n) => exactFlow.forward(z, n), { latentDim: 2 });
-const target = pullback(mixtureLogDensity);
-
-const CONFIGS: {
-  preconditioner: PreconditionerOption;
-  global: number;
-  gradient: 'exact' | 'finite-difference';
-}[] = [];
-for (const preconditioner of ['identity', 'diagonal', 'jacobian'] as const) {
-  for (const global of [0, 0.2]) {
-    for (const gradient of ['exact', 'finite-difference'] as const) {
-      CONFIGS.push({ preconditioner, global, gradient });
-    }
+describe('latent MALA and random-walk Metropolis on a pullback target', () => {
+  for (const config of PIPELINE_CASES) {
+    const title = `draws x from the target with ${config.name}, ${config.iterations} iterations`;
+    it(title, async () => {
+      expectMatchesMixture(await pipelineDraws(config, 1));
+    });
   }
-}
 
-describe('latent MALA on a pullback target', () => {
-  // 2000 chains, 300 warm-up iterations, draws kept at sampling iterations 50 and 100:
-  // 4000 draws per configuration.
-  it.each(CONFIGS)(
-    'draws x from the target with $preconditioner preconditioner, global moves $global, ' +
-      '$gradient gradients',
-    async ({ preconditioner, global, gradient }) => {
-      const flow: DifferentiableFlow = gradient === 'exact' ? exactFlow : fdFlow;
-      const run = await sample(flow, {
-        target,
-        chains: 2000,
-        warmup: 300,
-        draws: 100,
-        seed: 7,
-        preconditioner,
-        globalMoveProbability: global,
-        keepX: true,
-      });
-      expectMatchesMixture(drawsAt(run.x as Float32Array, 2000, 100, [49, 99]));
-    },
-  );
-
-  // Geweke-style: 4000 chains started from exact draws (z = f^-1(x)), fixed step size, no
-  // adaptation; after 25 iterations the states must still follow the target.
-  it.each(['identity', 'jacobian'] as const)(
-    'keeps exact draws exact with the %s preconditioner',
-    async (preconditioner) => {
-      const chains = 4000;
-      const start = exactFlow.inverse(exactDraws(chains, 99), chains);
+  it.each([
+    { kernel: 'mala', preconditioner: 'identity', stepSize: 0.6 },
+    { kernel: 'mala', preconditioner: 'jacobian', stepSize: 1.5 },
+    { kernel: 'rwm', preconditioner: 'identity', stepSize: 3 },
+  ] as const)(
+    'keeps exact draws exact with kernel $kernel and the $preconditioner preconditioner',
+    async (kernel) => {
       for (const globalMoveProbability of [0, 0.3]) {
-        const run = await sample(exactFlow, {
-          target,
-          chains,
-          warmup: 0,
-          draws: 25,
-          seed: 11,
-          stepSize: preconditioner === 'identity' ? 0.6 : 1.5,
-          preconditioner,
-          globalMoveProbability,
-          initialZ: start,
-          keepX: true,
-        });
-        expectMatchesMixture(drawsAt(run.x as Float32Array, chains, 25, [24]));
+        expectMatchesMixture(await gewekeDraws({ ...kernel, globalMoveProbability }, 1));
       }
     },
   );
@@ -107,102 +84,24 @@ describe('latent MALA on a pullback target', () => {
 
 describe('latent MALA on the tempered target', () => {
   it('reproduces naive sampling when beta is 0', async () => {
-    // 2000 chains after 200 warm-up and 60 sampling iterations against 20,000 naive draws.
-    const chains = 2000;
-    const run = await sample(exactFlow, {
-      target: tempered({ beta: 0 }),
-      chains,
-      warmup: 200,
-      draws: 60,
-      seed: 5,
-      keepX: true,
-    });
-    const mcmc = drawsAt(run.x as Float32Array, chains, 60, [59]);
-    const reference = (await naive(exactFlow, { count: 20_000, seed: 6 })).x;
+    const { mcmc, naive } = await temperedAndNaiveDraws(1);
     for (const axis of [0, 1]) {
-      const a = Array.from({ length: chains }, (_, i) => mcmc[2 * i + axis]);
-      const b = Array.from({ length: 20_000 }, (_, i) => reference[2 * i + axis]);
+      const a = Array.from({ length: CHAINS }, (_, i) => mcmc[2 * i + axis]);
+      const b = Array.from({ length: naive.length / 2 }, (_, i) => naive[2 * i + axis]);
       expect(ksTwoSample(a, b).pValue).toBeGreaterThan(KS_LEVEL);
     }
   });
 });
 
-/**
- * A plain MALA on the same pullback target, written from the equations in float64, with two
- * classic bugs that can be switched on: the proposal correction left out, and a drift whose
- * gradient has the wrong sign while the correction is computed as the equations say. The correct
- * version passes the Geweke check, each faulty one fails it. (A sign flipped consistently, in the
- * drift and in both proposal densities, keeps the kernel exact, only slow: exactness holds for
- * any deterministic drift, which is also why finite-difference gradients are safe.)
- */
-type Fault = 'none' | 'no-proposal-correction' | 'wrong-sign-drift';
-
-function referenceMala(
-  zStart: Float64Array,
-  chains: number,
-  h: number,
-  steps: number,
-  fault: Fault,
-) {
-  const maps = exactFlow.float64;
-  const z = Float64Array.from(zStart);
-  const evaluate = (point: Float64Array, count: number) => {
-    const forward = maps.forward(point, count);
-    const density = mixtureLogDensity(forward.x, count);
-    const logPi = new Float64Array(count);
-    for (let i = 0; i < count; i++) logPi[i] = density.logDensity[i] + forward.logDet[i];
-    const grad = maps.vjp(point, count, {
-      x: density.gradient,
-      logDet: new Float64Array(count).fill(1),
-    }).z;
-    return { logPi, grad, x: forward.x };
-  };
-  const random = new RandomStream(streamState(2024, 0));
-  let state = evaluate(z, chains);
-  const proposal = new Float64Array(2 * chains);
-  const logForward = new Float64Array(chains);
-  for (let t = 0; t < steps; t++) {
-    const sign = fault === 'wrong-sign-drift' ? -1 : 1;
-    for (let i = 0; i < chains; i++) {
-      logForward[i] = 0;
-      for (let j = 0; j < 2; j++) {
-        const k = 2 * i + j;
-        proposal[k] = z[k] + sign * 0.5 * h * state.grad[k] + Math.sqrt(h) * random.normal();
-        // The correction as written in the equations, with the true gradient.
-        const mean = z[k] + 0.5 * h * state.grad[k];
-        logForward[i] -= (proposal[k] - mean) ** 2 / (2 * h);
-      }
-    }
-    const next = evaluate(proposal, chains);
-    for (let i = 0; i < chains; i++) {
-      let logReverse = 0;
-      for (let j = 0; j < 2; j++) {
-        const k = 2 * i + j;
-        logReverse -= (z[k] - proposal[k] - 0.5 * h * next.grad[k]) ** 2 / (2 * h);
-      }
-      const correction = fault === 'no-proposal-correction' ? 0 : logReverse - logForward[i];
-      const logAccept = next.logPi[i] - state.logPi[i] + correction;
-      if (Math.log(random.uniform()) < logAccept) {
-        for (let j = 0; j < 2; j++) z[2 * i + j] = proposal[2 * i + j];
-      }
-    }
-    state = evaluate(z, chains);
-  }
-  return state.x;
-}
-
 describe('the exactness checks', () => {
-  const chains = 4000;
-  const start = Float64Array.from(exactFlow.inverse(exactDraws(chains, 99), chains));
-
-  it('pass for a correct reference MALA', () => {
-    expectMatchesMixture(referenceMala(start, chains, 0.6, 25, 'none'));
+  it('pass for a correct reference MALA started from exact draws', () => {
+    expectMatchesMixture(referenceMala('none', 1));
   });
 
-  it.each(['no-proposal-correction', 'wrong-sign-drift'] as const)(
-    'fail for a MALA with the fault %s',
+  it.each(['no-proposal-correction', 'wrong-sign-drift'] satisfies MalaFault[])(
+    'fail for a reference MALA with the fault %s',
     (fault) => {
-      const { p0, p1, tv } = mismatch(referenceMala(start, chains, 0.6, 25, fault));
+      const { p0, p1, tv } = mismatch(referenceMala(fault, 1));
       expect(Math.min(p0, p1) < KS_LEVEL || tv > TV_TOLERANCE).toBe(true);
     },
   );
