@@ -16,7 +16,7 @@ rebuilt from each fixture's architecture.json and loaded with its weights.json.
 Protocol: one JSON object per line in, one per line out. Every reply has "ok"; a failure replies
 {"ok": false, "error": "..."} and the process keeps serving. Commands ("cmd"):
 
-    hello                          -> versions, thread counts and the BLAS library loaded
+    hello                          -> versions, thread counts, the BLAS library and its threads
     threads   {threads}            -> torch.set_num_threads(threads) (call once, first)
     load      {fixture, dir}       -> builds the flow; returns latentDim, dataShape, weightCount
     logdensity {target, n, z}      -> logPi [n] (float64) and grad [n * d] at the latent batch z
@@ -35,7 +35,14 @@ import sys
 import time
 import types
 
-import torch
+# Debian's PyTorch parallelises with its OpenMP pool and calls a BLAS (OpenBLAS, when installed)
+# that starts a thread pool of its own. Two pools on the same cores fight: on a 2-core machine,
+# torch.set_num_threads(2) made the two-moons step at 256 chains eight times slower than one
+# thread. The BLAS therefore runs on one thread inside torch's, which is how PyTorch runs it
+# when built with MKL; set OPENBLAS_NUM_THREADS before the benchmark to override.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import torch  # noqa: E402
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -199,6 +206,7 @@ def main():
                     "threads": torch.get_num_threads(),
                     "interopThreads": torch.get_num_interop_threads(),
                     "blas": blas_libraries(),
+                    "blasThreads": os.environ.get("OPENBLAS_NUM_THREADS"),
                 }
             elif cmd == "threads":
                 torch.set_num_threads(int(request["threads"]))

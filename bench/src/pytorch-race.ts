@@ -138,6 +138,8 @@ export type RaceResult =
       readonly blas: readonly string[];
       /** True when that BLAS is the unoptimised reference implementation. */
       readonly referenceBlas: boolean;
+      /** `OPENBLAS_NUM_THREADS` in the PyTorch process (the reference sets 1 by default). */
+      readonly blasThreads: string | null;
       /** The main race (`threads`), then one per extra thread count. */
       readonly runs: readonly RaceRun[];
     };
@@ -188,6 +190,7 @@ export async function runPytorchRace(
       python: String(hello.python),
       blas,
       referenceBlas: isReferenceBlas(blas),
+      blasThreads: typeof hello.blasThreads === 'string' ? hello.blasThreads : null,
       runs,
     };
   } catch (error) {

@@ -171,7 +171,12 @@ function machineSection(r: BenchmarkResults): string {
     ['Node', m.node],
     ...Object.entries(m.versions).map(([name, version]) => [name, version ?? 'not installed']),
     ['PyTorch', torch],
-    ...(race.status === 'ran' ? [['PyTorch BLAS', blasCell(race.blas, race.referenceBlas)]] : []),
+    ...(race.status === 'ran'
+      ? [
+          ['PyTorch BLAS', blasCell(race.blas, race.referenceBlas)],
+          ['PyTorch BLAS threads', `OPENBLAS_NUM_THREADS = ${race.blasThreads ?? 'unset'}`],
+        ]
+      : []),
     [
       'threads',
       `onnxruntime-node intraOpNumThreads = ${r.config.threads} (interOpNumThreads = 1); ` +
