@@ -71,7 +71,7 @@ export const FLOW_OPTIONS: Readonly<Record<keyof OnnxFlowOptions, OptionSpec>> =
         typeof (value as { warn?: unknown }).warn === 'function',
     ),
     expected: 'an object with a warn(message) method',
-    fix: 'Pass e.g. logger: { warn: (message) => console.warn(message) }.',
+    fix: 'Pass e.g. logger: { warn: (message) => warnings.push(message) }.',
   },
   sessionOptions: {
     schema: z.custom<Record<string, unknown>>(

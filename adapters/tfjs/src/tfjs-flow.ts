@@ -102,7 +102,7 @@ export function parseLogger(where: string, logger: unknown): TfjsLogger | undefi
   if (typeof info !== 'function' || (warn !== undefined && typeof warn !== 'function')) {
     throw new InvalidArgumentError(where, [
       `options.logger must have an info(message) function (warn is optional); received ` +
-        `${describeValue(logger)}. Pass e.g. logger: console, or leave it out.`,
+        `${describeValue(logger)}. Pass e.g. logger: { info: (message) => notices.push(message) }, or leave it out.`,
     ]);
   }
   return logger as TfjsLogger;
