@@ -2,7 +2,7 @@
  * `sample()`: a whole run (warm-up, then draws), with progress, cancellation, and checkpoints
  * that resume bit for bit.
  */
-import type { SamplerCheckpoint } from './checkpoint.js';
+import type { SamplerCheckpoint, SerialisedCounters } from './checkpoint.js';
 import { IncompatibleCheckpointError, LatentLangevinError } from './errors.js';
 import type { DifferentiableFlow } from './flow.js';
 import { checkFlowShape } from './flow-shape.js';
@@ -104,8 +104,9 @@ export async function sample(
       ? undefined
       : { checkpoint: parsed.resume, label: 'options.resume' };
   const sampler = await Sampler.create(flow, parsed, 'sample()', resume);
-  // What the run had spent before this call: subtracted for the result's own counters.
-  const before = resume === undefined ? null : copyCounters(sampler.counters);
+  // What the run had spent before this call, as the checkpoint (now validated) recorded it:
+  // subtracted for the result's own counters.
+  const before = resume === undefined ? null : (parsed.resume as SamplerCheckpoint).counters;
   const warmup = sampler.warmup;
   const totalDraws = parsed.draws ?? 1000;
   const drawOffset = Math.max(0, sampler.iteration - warmup);
@@ -140,8 +141,7 @@ export async function sample(
     stepSize: sampler.stepSize,
     diagonalMetric: sampler.diagonalMetric,
     counters: sampler.counters,
-    resultCounters:
-      before === null ? copyCounters(sampler.counters) : subtractCounters(sampler.counters, before),
+    resultCounters: before === null ? sampler.counters : subtractCounters(sampler.counters, before),
     checkpoint: sampler.checkpoint(),
   });
 
@@ -198,29 +198,10 @@ function compact<T extends Float32Array | Float64Array | Uint8Array>(
 
 type Counters = { readonly warmup: PhaseCounters; readonly sampling: PhaseCounters };
 
-function copyPhase(p: PhaseCounters): PhaseCounters {
-  return {
-    localProposals: Uint32Array.from(p.localProposals),
-    localAccepted: Uint32Array.from(p.localAccepted),
-    globalProposals: Uint32Array.from(p.globalProposals),
-    globalAccepted: Uint32Array.from(p.globalAccepted),
-    divergences: Uint32Array.from(p.divergences),
-    relocations: Uint32Array.from(p.relocations),
-    gradientRows: p.gradientRows,
-    forwardRows: p.forwardRows,
-    flowRows: p.flowRows,
-    wallTimeMs: p.wallTimeMs,
-  };
-}
-
-function copyCounters(counters: Counters): Counters {
-  return { warmup: copyPhase(counters.warmup), sampling: copyPhase(counters.sampling) };
-}
-
 /** `now - before`, phase by phase and chain by chain. */
-function subtractCounters(now: Counters, before: Counters): Counters {
-  const phase = (a: PhaseCounters, b: PhaseCounters): PhaseCounters => {
-    const minus = (x: Uint32Array, y: Uint32Array) => x.map((v, i) => v - y[i]);
+function subtractCounters(now: Counters, before: SamplerCheckpoint['counters']): Counters {
+  const phase = (a: PhaseCounters, b: SerialisedCounters): PhaseCounters => {
+    const minus = (x: Uint32Array, y: readonly number[]) => x.map((v, i) => v - y[i]);
     return {
       localProposals: minus(a.localProposals, b.localProposals),
       localAccepted: minus(a.localAccepted, b.localAccepted),
