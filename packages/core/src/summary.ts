@@ -4,6 +4,7 @@
  */
 import { essBulk, essTail, splitRhat } from './diagnostics.js';
 import type { SampleResult } from './sample.js';
+import type { PhaseCounters } from './sampler.js';
 
 /** Summary statistics of one scalar quantity over all chains and draws. */
 export interface QuantitySummary {
@@ -106,6 +107,26 @@ function format(value: number, digits = 3): string {
 }
 
 /**
+ * Chains that accepted no proposal, local or global, in one phase of a run: in the sampling
+ * phase, chains whose draws are all one point (a MALA chain on a steep ridge of its target,
+ * overshooting on every proposal).
+ *
+ * @param counters one phase's counters, e.g. `run.counters.sampling`
+ * @returns the chain indices, increasing
+ * @example
+ * ```ts
+ * const stuck = stuckChains(run.counters.sampling); // [] when every chain moved
+ * ```
+ */
+export function stuckChains(counters: PhaseCounters): number[] {
+  const stuck: number[] = [];
+  for (let i = 0; i < counters.localAccepted.length; i++) {
+    if (counters.localAccepted[i] + counters.globalAccepted[i] === 0) stuck.push(i);
+  }
+  return stuck;
+}
+
+/**
  * Diagnostics of a run: acceptance, divergences, rank-normalised split R-hat and bulk and tail
  * ESS per latent coordinate and for log pi (Vehtari et al. 2021), and ESS per second and per
  * gradient evaluation and flow row. Acceptance, divergences and relocations cover the whole run,
@@ -147,9 +168,7 @@ export function summarize(run: SampleResult, options: { maxRows?: number } = {})
     globalAcceptance: globalProposals > 0 ? sum(s.globalAccepted) / globalProposals : null,
     divergences: { warmup: sum(counters.warmup.divergences), sampling: sum(s.divergences) },
     relocations: sum(counters.warmup.relocations),
-    stuckChains: Array.from(s.localAccepted.keys()).filter(
-      (i) => s.localAccepted[i] + s.globalAccepted[i] === 0,
-    ),
+    stuckChains: stuckChains(s),
     rhatMax,
     essBulkMin,
     essTailMin,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { couplingFlow2d, pullback, sample, summarize } from '@latent-langevin/core';
+import { couplingFlow2d, pullback, sample, stuckChains, summarize } from '@latent-langevin/core';
 import {
   energyDistance,
   gaussianMixture,
@@ -17,7 +17,6 @@ import {
   planChains,
   rowsPerIteration,
   runMethod,
-  stuckChains,
   thin,
 } from '../src/experiments/methods.js';
 import { formatNumber } from '../src/experiments/report.js';
@@ -135,7 +134,7 @@ describe('runMethod', () => {
     expect(freed.stuckChains).toBe(0);
     expect(freed.relocations).toBeGreaterThan(0);
 
-    // The count is the core's: the chains summarize() lists as stuck.
+    // The count is the core's stuckChains(): the chains summarize() lists as stuck.
     const run = await sample(context.flow, {
       target: pullback(narrow.logDensity),
       chains: 10,

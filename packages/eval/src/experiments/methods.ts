@@ -26,13 +26,13 @@ import {
   type DifferentiableFlow,
   InvalidArgumentError,
   type LatentTarget,
-  type PhaseCounters,
   essBulk,
   naive,
   pullback,
   sample,
   sir,
   splitRhat,
+  stuckChains,
   tempered,
 } from '@latent-langevin/core';
 
@@ -134,7 +134,7 @@ export interface McmcStatistics {
   readonly globalAcceptance: number | null;
   readonly stepSize: number;
   readonly divergences: number;
-  /** Chains that accepted no proposal in the whole sampling phase (see {@link stuckChains}). */
+  /** Chains that accepted no proposal in the whole sampling phase (the core's `stuckChains()`). */
   readonly stuckChains: number;
   /** Relocations of stuck chains to another chain's point in warm-up (`relocateStuckAfter`). */
   readonly relocations: number;
@@ -334,20 +334,6 @@ async function runChains(
       essBulkLogPi: essBulk(run.logPi, layout),
     },
   };
-}
-
-/**
- * Chains that accepted no proposal, local or global, in a phase: for the sampling phase the
- * same chains as `summarize(run).stuckChains` of the core, whose draws are all one point.
- *
- * @returns the chain indices, increasing
- */
-export function stuckChains(counters: PhaseCounters): number[] {
-  const stuck: number[] = [];
-  for (let i = 0; i < counters.localAccepted.length; i++) {
-    if (counters.localAccepted[i] + counters.globalAccepted[i] === 0) stuck.push(i);
-  }
-  return stuck;
 }
 
 /** Flow rows of one phase: forward-only rows and VJP rows, one each. */
